@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control thread and configuration changes.
+ *
+ * A change is built completely aside (configuration parsed and checked,
+ * routes, a new locality table with every endpoint routed and given a
+ * neighbour entry) and only then published with one pointer store; the
+ * generation it replaces goes to the RCU defer queue and is freed once every
+ * worker has been quiescent since. If any step fails nothing is published
+ * and the running configuration stays, with the reason logged and returned.
+ *
+ * What cannot change at run time (ports, their addresses, SNAT addresses,
+ * worker count) is compared with the running configuration and a change is
+ * refused with a message that says a restart is needed, rather than applied
+ * halfway.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+
+#include "mg_gw_priv.h"
+
+RTE_LOG_REGISTER(mg_logtype_ctl, meshgate.control, INFO);
+
+static uint64_t
+now_ms(void)
+{
+	return rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000);
+}
+
+void
+mg_gw_timeouts_from_conf(struct mg_tcp_timeouts *t, const struct mg_conf_gateway *g)
+{
+	const struct mg_conf_flowtable *f = &g->flows;
+
+	mg_tcp_timeouts_default(t);
+#define MG_SET_TO(state, v) do { if (v) t->ms[state] = (v); } while (0)
+	MG_SET_TO(MG_TCP_SYN_RECV, f->syn_recv_ms);
+	MG_SET_TO(MG_TCP_ESTABLISHED, f->established_ms);
+	MG_SET_TO(MG_TCP_FIN_WAIT, f->fin_wait_ms);
+	MG_SET_TO(MG_TCP_LAST_ACK, f->last_ack_ms);
+	MG_SET_TO(MG_TCP_TIME_WAIT, f->time_wait_ms);
+	MG_SET_TO(MG_TCP_CLOSE, f->close_ms);
+#undef MG_SET_TO
+	t->ms[MG_TCP_SYN_SENT] = g->connect_timeout_ms ? g->connect_timeout_ms : 500;
+}
+
+/* Route an endpoint: egress port, neighbour entry of its next hop, SNAT source. */
+static int
+resolve_ep(void *ctx, uint32_t ip, uint16_t *port_id, uint16_t *nh, uint16_t *snat_idx)
+{
+	struct mg_gw *gw = ctx;
+	uint32_t next_hop;
+	int idx, pi;
+
+	if (mg_route_lookup(&gw->routes, ip, &next_hop, port_id) < 0)
+		return -ENOENT;
+	idx = mg_neigh_get_or_add(gw->sh.neigh, next_hop, *port_id);
+	if (idx < 0)
+		return idx;
+	*nh = (uint16_t)idx;
+	pi = mg_gw_port_index(gw, *port_id);
+	*snat_idx = 0;
+	if (gw->sh.n_snat == gw->n_ports && gw->sh.snat_ips[pi] == gw->sh.ports[*port_id].ip) {
+		*snat_idx = (uint16_t)pi; /* no SNAT list: the egress port's address */
+		return 0;
+	}
+	for (uint16_t s = 0; s < gw->sh.n_snat; s++) {
+		uint8_t len = gw->sh.ports[*port_id].prefix_len;
+		uint32_t mask = len ? rte_cpu_to_be_32(~UINT32_C(0) << (32 - len)) : 0;
+
+		if ((gw->sh.snat_ips[s] & mask) == (gw->sh.ports[*port_id].ip & mask)) {
+			*snat_idx = s;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+routes_build(struct mg_gw *gw, const struct mg_conf *conf, struct mg_route_table *rt,
+	     char *err, size_t errlen)
+{
+	const struct mg_conf_gateway *g = &conf->gw;
+
+	memset(rt, 0, sizeof(*rt));
+	for (uint32_t i = 0; i < g->n_ports; i++)
+		mg_route_add(rt, g->ports[i].ip, g->ports[i].prefix_len, 0,
+			     gw->ports[i].port_id, true);
+	for (uint32_t i = 0; i < g->n_routes; i++) {
+		const struct mg_conf_route *r = &g->routes[i];
+		uint16_t port_id;
+		uint32_t nh;
+
+		if (r->port >= 0) {
+			port_id = gw->ports[r->port].port_id;
+		} else if (mg_route_lookup(rt, r->gateway, &nh, &port_id) < 0 || r->gateway == 0) {
+			snprintf(err, errlen, "%s:%u: MeshGateway.spec.routes[%u].gateway: not on any port's subnet",
+				 g->src.file, g->src.line, i);
+			return -1;
+		}
+		if (mg_route_add(rt, r->dst, r->prefix_len, r->gateway, port_id, false) < 0) {
+			snprintf(err, errlen, "%s:%u: MeshGateway.spec.routes: more than %u routes",
+				 g->src.file, g->src.line, MG_ROUTE_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What only a restart can change. */
+static int
+check_static(const struct mg_gw *gw, const struct mg_conf *conf, char *err, size_t errlen)
+{
+	const struct mg_conf_gateway *g = &conf->gw;
+	bool same = g->n_ports == gw->n_ports;
+
+	for (uint32_t i = 0; same && i < g->n_ports; i++)
+		same = strcmp(g->ports[i].device, gw->ports[i].device) == 0 &&
+		       g->ports[i].ip == gw->sh.ports[gw->ports[i].port_id].ip;
+	if (!same) {
+		snprintf(err, errlen, "%s: MeshGateway.spec.ports: ports and their addresses cannot change while running; restart meshgate",
+			 conf->path);
+		return -1;
+	}
+	if (g->n_snat != 0 && (g->n_snat != gw->sh.n_snat ||
+			       memcmp(g->snat, gw->sh.snat_ips, g->n_snat * sizeof(uint32_t)) != 0)) {
+		snprintf(err, errlen, "%s: MeshGateway.spec.snat: SNAT addresses cannot change while running; restart meshgate",
+			 conf->path);
+		return -1;
+	}
+	if (g->n_snat == 0 && gw->sh.n_snat != gw->n_ports) {
+		snprintf(err, errlen, "%s: MeshGateway.spec.snat: SNAT addresses cannot be removed while running; restart meshgate",
+			 conf->path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+publish(struct mg_gw *gw, struct mg_lb_table *t)
+{
+	struct mg_lb_table *old = gw->sh.lb;
+
+	__atomic_store_n(&gw->sh.lb, t, __ATOMIC_RELEASE);
+	gw->cst.generations++;
+	if (old == NULL)
+		return;
+	gw->pending_token = rte_rcu_qsbr_start(gw->rcu);
+	gw->pending_tsc = rte_get_tsc_cycles();
+	gw->pending = true;
+	if (rte_rcu_qsbr_dq_enqueue(gw->dq, &old) != 0) {
+		/* Defer queue full: wait for the workers right here. */
+		rte_rcu_qsbr_synchronize(gw->rcu, RTE_QSBR_THRID_INVALID);
+		mg_lb_free(old);
+		gw->cst.reclaimed++;
+	}
+}
+
+int
+mg_gw_apply(struct mg_gw *gw, struct mg_conf *conf, char *err, size_t errlen)
+{
+	struct mg_route_table rt;
+	struct mg_route_table saved;
+	struct mg_lb_table *t;
+	struct mg_lb_env env = { .resolve = resolve_ep, .ctx = gw };
+
+	if (gw->sh.lb != NULL && check_static(gw, conf, err, errlen) < 0)
+		return -1;
+	if (routes_build(gw, conf, &rt, err, errlen) < 0)
+		return -1;
+	/* resolve_ep reads gw->routes: build against the new ones, restore on error. */
+	saved = gw->routes;
+	gw->routes = rt;
+	env.generation = gw->generation + 1;
+	t = mg_lb_build(conf, &env, err, errlen);
+	if (t == NULL) {
+		gw->routes = saved;
+		return -1;
+	}
+	gw->generation++;
+	gw->sh.params.connect_timeout_ms = conf->gw.connect_timeout_ms ? conf->gw.connect_timeout_ms : 500;
+	gw->sh.params.max_attempts = conf->gw.max_connect_attempts ? conf->gw.max_connect_attempts : 3;
+	mg_gw_timeouts_from_conf(&gw->sh.params.timeouts, &conf->gw);
+	publish(gw, t);
+	MG_LOG(INFO, "configuration %s applied: generation %" PRIu64 ", %u service ports, %u endpoints\n",
+	       conf->path, gw->generation, t->n_svcs, t->n_eps);
+	return 0;
+}
+
+static int
+load_locked(struct mg_gw *gw, const char *path, char *err, size_t errlen)
+{
+	struct mg_conf *conf;
+	const char *p = path ? path : gw->conf_path;
+
+	if (p[0] == '\0')
+		conf = mg_conf_load_string(mg_conf_embedded_default, strlen(mg_conf_embedded_default),
+					   "<embedded>", NULL, err, errlen);
+	else
+		conf = mg_conf_load_file(p, err, errlen);
+	if (conf == NULL || mg_gw_apply(gw, conf, err, errlen) < 0) {
+		mg_conf_free(conf);
+		gw->cst.loads_failed++;
+		snprintf(gw->last_error, sizeof(gw->last_error), "%s", err);
+		MG_LOG(ERR, "configuration refused, the running one stays: %s\n", err);
+		return -1;
+	}
+	if (path != NULL)
+		snprintf(gw->conf_path, sizeof(gw->conf_path), "%s", path);
+	gw->cst.loads_ok++;
+	return 0;
+}
+
+int
+mg_gw_load(struct mg_gw *gw, const char *path, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&gw->lock);
+	rc = load_locked(gw, path, err, errlen);
+	pthread_mutex_unlock(&gw->lock);
+	return rc;
+}
+
+/* Send an ARP request for @p ip out of DPDK port @p port_id (control TX queue). */
+static void
+arp_ask(void *ctx, uint32_t ip, uint16_t port_id)
+{
+	struct mg_gw *gw = ctx;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(gw->ctl_mp);
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+
+	if (m == NULL)
+		return;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
+	eth->src_addr = gw->sh.ports[port_id].mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = gw->sh.ports[port_id].mac;
+	arp->arp_data.arp_sip = gw->sh.ports[port_id].ip;
+	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+	arp->arp_data.arp_tip = ip;
+	m->port = port_id;
+	if (rte_eth_tx_burst(port_id, gw->n_workers, &m, 1) != 1)
+		rte_pktmbuf_free(m);
+	else
+		gw->cst.arp_requests++;
+}
+
+static void
+events_drain(struct mg_gw *gw, uint64_t now)
+{
+	struct mg_event ev[64];
+
+	for (uint16_t w = 0; w < gw->n_workers; w++) {
+		unsigned int n = rte_ring_sc_dequeue_burst_elem(gw->sh.events[w], ev, sizeof(ev[0]),
+								RTE_DIM(ev), NULL);
+
+		gw->cst.events += n;
+		for (unsigned int i = 0; i < n; i++) {
+			struct rte_ether_addr mac;
+
+			switch (ev[i].type) {
+			case MG_EV_ARP:
+				memcpy(mac.addr_bytes, ev[i].mac, RTE_ETHER_ADDR_LEN);
+				if (mg_neigh_learn(gw->sh.neigh, ev[i].ip, ev[i].port, &mac, now,
+						   false) >= 0)
+					gw->cst.arp_learnt++;
+				break;
+			case MG_EV_CONNECT_OK:
+				gw->cst.ev_connect_ok++;
+				break;
+			case MG_EV_CONNECT_REFUSED:
+				gw->cst.ev_refused++;
+				break;
+			case MG_EV_CONNECT_UNREACH:
+				gw->cst.ev_unreach++;
+				break;
+			case MG_EV_CONNECT_TIMEOUT:
+				gw->cst.ev_timeout++;
+				break;
+			case MG_EV_RESET:
+				gw->cst.ev_reset++;
+				break;
+			case MG_EV_CLOSED:
+				gw->cst.ev_closed++;
+				break;
+			}
+		}
+	}
+}
+
+void *
+mg_gw_control_loop(void *arg)
+{
+	struct mg_gw *gw = arg;
+	uint64_t last_age = 0;
+	char err[MG_CONF_ERR_LEN];
+
+	while (!gw->quit) {
+		uint64_t now = now_ms();
+
+		pthread_mutex_lock(&gw->lock);
+		if (gw->reload_req) {
+			gw->reload_req = false;
+			MG_LOG(INFO, "SIGHUP: reloading %s\n",
+			       gw->conf_path[0] ? gw->conf_path : "the embedded default");
+			load_locked(gw, NULL, err, sizeof(err));
+		}
+		events_drain(gw, now);
+		if (now - last_age >= 100) {
+			last_age = now;
+			mg_neigh_age(gw->sh.neigh, now, 300, arp_ask, gw);
+		}
+		if (gw->pending && rte_rcu_qsbr_check(gw->rcu, gw->pending_token, false) == 1) {
+			uint64_t us = (rte_get_tsc_cycles() - gw->pending_tsc) /
+				      (rte_get_tsc_hz() / 1000000);
+
+			gw->pending = false;
+			gw->cst.publish_wait_us_last = us;
+			if (us > gw->cst.publish_wait_us_max)
+				gw->cst.publish_wait_us_max = us;
+		}
+		rte_rcu_qsbr_dq_reclaim(gw->dq, 16, NULL, NULL, NULL);
+		pthread_mutex_unlock(&gw->lock);
+		usleep(gw->pending ? 10 : 200);
+	}
+	return NULL;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MG_GW_PRIV_H
+#define MG_GW_PRIV_H
+/* Internal to lib/control. */
+#include "mg_gw.h"
+
+/* Fill @p out with the profile named @p name, else the one of @p driver,
+ * else built-in defaults. Never fails: a missing file means defaults. */
+void mg_profile_for(const struct mg_gw *gw, const char *name, const char *driver,
+		    struct mg_port_profile *out);
+
+/* TCP state timeouts from the configuration (defaults where unset). */
+void mg_gw_timeouts_from_conf(struct mg_tcp_timeouts *t, const struct mg_conf_gateway *g);
+
+/* The control thread. */
+void *mg_gw_control_loop(void *arg);
+
+static inline struct mg_gw *
+mg_gw_of(struct mg_proxy_shared *sh)
+{
+	return container_of(sh, struct mg_gw, sh);
+}
+#endif

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Per-worker flow table: see mg_flow.h for the design. This file keeps the
+ * three structures consistent: the rte_hash (two keys per flow), the flow
+ * arrays with their free stack, and the per-state FIFO timeout lists.
+ *
+ * Signed comparisons of the 32-bit millisecond clock make deadlines safe
+ * across its wrap (every 49 days).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "mg_flow.h"
+
+static inline int
+mg_ms_before_eq(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+struct mg_flow_table *
+mg_flow_table_create(const char *name, uint32_t size, int socket_id)
+{
+	struct mg_flow_table *ft;
+	char hname[RTE_HASH_NAMESIZE];
+
+	if (size == 0 || size > (UINT32_MAX >> 2)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	ft = rte_zmalloc_socket(name, sizeof(*ft), RTE_CACHE_LINE_SIZE, socket_id);
+	if (ft == NULL)
+		return NULL;
+	ft->size = size;
+	ft->flows = rte_zmalloc_socket(name, sizeof(*ft->flows) * size,
+				       RTE_CACHE_LINE_SIZE, socket_id);
+	ft->cold = rte_zmalloc_socket(name, sizeof(*ft->cold) * size,
+				      RTE_CACHE_LINE_SIZE, socket_id);
+	ft->free_stack = rte_malloc_socket(name, sizeof(uint32_t) * size, 0, socket_id);
+	snprintf(hname, sizeof(hname), "%s", name);
+	struct rte_hash_parameters hp = {
+		.name = hname,
+		/* Two keys per flow; rte_hash rounds up and keeps its own slack. */
+		.entries = size * 2,
+		.key_len = sizeof(struct mg_flow_key),
+		.hash_func = rte_hash_crc,
+		.hash_func_init_val = 0,
+		.socket_id = socket_id,
+	};
+	ft->hash = rte_hash_create(&hp);
+	if (ft->flows == NULL || ft->cold == NULL || ft->free_stack == NULL ||
+	    ft->hash == NULL) {
+		mg_flow_table_free(ft);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	/* Lowest indices on top, so a lightly used table stays compact. */
+	for (uint32_t i = 0; i < size; i++)
+		ft->free_stack[i] = size - 1 - i;
+	ft->n_free = size;
+	for (int c = 0; c < MG_FLOW_TCLASS_MAX; c++)
+		ft->lists[c].head = ft->lists[c].tail = MG_FLOW_NONE;
+	return ft;
+}
+
+void
+mg_flow_table_free(struct mg_flow_table *ft)
+{
+	if (ft == NULL)
+		return;
+	if (ft->cold != NULL)
+		for (uint32_t i = 0; i < ft->size; i++)
+			rte_pktmbuf_free(ft->cold[i].syn);
+	rte_hash_free(ft->hash);
+	rte_free(ft->free_stack);
+	rte_free(ft->cold);
+	rte_free(ft->flows);
+	rte_free(ft);
+}
+
+void
+mg_flow_lookup_bulk(struct mg_flow_table *ft, const struct mg_flow_key **keys,
+		    uint32_t n, uint32_t *refs)
+{
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t hits = 0;
+
+	if (n == 0)
+		return;
+	rte_hash_lookup_bulk_data(ft->hash, (const void **)keys, n, &hits, data);
+	for (uint32_t i = 0; i < n; i++)
+		refs[i] = (hits >> i) & 1 ? (uint32_t)(uintptr_t)data[i] : MG_FLOW_NONE;
+}
+
+uint32_t
+mg_flow_lookup(struct mg_flow_table *ft, const struct mg_flow_key *k)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(ft->hash, k, &data) < 0)
+		return MG_FLOW_NONE;
+	return (uint32_t)(uintptr_t)data;
+}
+
+uint32_t
+mg_flow_alloc(struct mg_flow_table *ft)
+{
+	uint32_t idx;
+
+	if (ft->n_free == 0)
+		return MG_FLOW_NONE;
+	idx = ft->free_stack[--ft->n_free];
+	memset(&ft->flows[idx], 0, sizeof(ft->flows[idx]));
+	memset(&ft->cold[idx], 0, sizeof(ft->cold[idx]));
+	ft->flows[idx].tclass = MG_FLOW_TCLASS_MAX; /* on no list */
+	return idx;
+}
+
+int
+mg_flow_bind(struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t idx, int dir)
+{
+	return rte_hash_add_key_data(ft->hash, k, (void *)(uintptr_t)MG_FLOW_REF(idx, dir));
+}
+
+void
+mg_flow_unbind(struct mg_flow_table *ft, const struct mg_flow_key *k)
+{
+	rte_hash_del_key(ft->hash, k);
+}
+
+static void
+tlist_unlink(struct mg_flow_table *ft, uint32_t idx)
+{
+	struct mg_flow *f = &ft->flows[idx];
+	struct mg_flow_tlist *l;
+
+	if (f->tclass >= MG_FLOW_TCLASS_MAX)
+		return;
+	l = &ft->lists[f->tclass];
+	if (f->tprev != MG_FLOW_NONE)
+		ft->flows[f->tprev].tnext = f->tnext;
+	else
+		l->head = f->tnext;
+	if (f->tnext != MG_FLOW_NONE)
+		ft->flows[f->tnext].tprev = f->tprev;
+	else
+		l->tail = f->tprev;
+	l->count--;
+	f->tclass = MG_FLOW_TCLASS_MAX;
+}
+
+static void
+tlist_append(struct mg_flow_table *ft, uint32_t idx, uint8_t tclass)
+{
+	struct mg_flow *f = &ft->flows[idx];
+	struct mg_flow_tlist *l = &ft->lists[tclass];
+
+	f->tclass = tclass;
+	f->tnext = MG_FLOW_NONE;
+	f->tprev = l->tail;
+	if (l->tail != MG_FLOW_NONE)
+		ft->flows[l->tail].tnext = idx;
+	else
+		l->head = idx;
+	l->tail = idx;
+	l->count++;
+}
+
+void
+mg_flow_timer_set(struct mg_flow_table *ft, uint32_t idx, uint8_t tclass, uint32_t expire_ms)
+{
+	RTE_ASSERT(tclass < MG_FLOW_TCLASS_MAX);
+	tlist_unlink(ft, idx);
+	ft->flows[idx].expire_ms = expire_ms;
+	ft->flows[idx].flags &= ~MG_FLOW_F_TOUCHED;
+	tlist_append(ft, idx, tclass);
+}
+
+void
+mg_flow_release(struct mg_flow_table *ft, uint32_t idx)
+{
+	struct mg_flow *f = &ft->flows[idx];
+	struct mg_flow_cold *c = &ft->cold[idx];
+	struct mg_flow_key k;
+
+	mg_flow_client_key(f, &k);
+	mg_flow_unbind(ft, &k);
+	if (f->ep_ip != 0) {
+		mg_flow_ep_key(f, &k);
+		mg_flow_unbind(ft, &k);
+	}
+	tlist_unlink(ft, idx);
+	if (c->syn != NULL) {
+		rte_pktmbuf_free(c->syn);
+		c->syn = NULL;
+	}
+	f->state = 0; /* MG_TCP_NONE: readers scanning the array skip it */
+	ft->free_stack[ft->n_free++] = idx;
+}
+
+uint32_t
+mg_flow_expire(struct mg_flow_table *ft, uint32_t now_ms, uint32_t budget,
+	       mg_flow_expire_cb cb, void *ctx)
+{
+	uint32_t done = 0, work = 0;
+
+	for (int c = 0; c < MG_FLOW_TCLASS_MAX && work < budget; c++) {
+		struct mg_flow_tlist *l = &ft->lists[c];
+
+		while (l->head != MG_FLOW_NONE && work < budget) {
+			uint32_t idx = l->head;
+			struct mg_flow *f = &ft->flows[idx];
+
+			if (!mg_ms_before_eq(f->expire_ms, now_ms)) {
+				if (!(f->flags & MG_FLOW_F_TOUCHED))
+					break; /* nothing behind it has expired */
+				/* Refreshed by traffic: back of the line, unmarked. */
+				f->flags &= ~MG_FLOW_F_TOUCHED;
+				if (l->count > 1) {
+					tlist_unlink(ft, idx);
+					tlist_append(ft, idx, (uint8_t)c);
+				}
+				work++; /* rotations count against the budget too */
+				continue;
+			}
+			work++;
+			done++;
+			cb(ctx, idx);
+			/* The callback released or re-armed the flow; if it left it
+			 * at the head unchanged, stop rather than spin. */
+			if (l->head == idx)
+				break;
+		}
+	}
+	return done;
+}
+
+size_t
+mg_flow_bytes_per_flow(void)
+{
+	/* rte_hash: per key a signature+index slot in a bucket (8 entries of
+	 * 2 + 4 bytes per 64-byte bucket, buckets sized at 2x keys / 8) and a
+	 * key-store entry (key + data pointer). */
+	size_t key_store = sizeof(struct mg_flow_key) + sizeof(void *);
+	size_t bucket_share = 64 / 8;
+
+	return sizeof(struct mg_flow) + sizeof(struct mg_flow_cold) + sizeof(uint32_t) +
+	       2 * (key_store + bucket_share);
+}

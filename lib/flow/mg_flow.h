@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MG_FLOW_H
+#define MG_FLOW_H
+
+/**
+ * @file
+ * A worker's own flow table.
+ *
+ * Every proxied TCP connection is one struct mg_flow, owned by exactly one
+ * worker lcore, reachable from both directions: the client's key
+ * (client -> VIP) and the endpoint's key (endpoint -> full-NAT source). Both
+ * keys live in one rte_hash whose value is the flow's index with the
+ * direction in bit 0. No other core touches the table, so it is created
+ * without any of rte_hash's multi-writer or lock-free options: a lookup is
+ * a plain cuckoo probe, done in bulk for a whole RX burst.
+ *
+ * Flows live in a preallocated array on the worker's NUMA socket: the part a
+ * packet touches in one 64-byte cache line (struct mg_flow), the part only
+ * connection set-up touches in a parallel array (struct mg_flow_cold). A
+ * free-index stack makes allocation O(1) with no heap.
+ *
+ * Timeouts: each TCP state has one idle timeout, so a flow sits on the FIFO
+ * list of its state and a packet only moves its deadline forward
+ * (mg_flow_touch) and marks it touched, without touching the list. Within a
+ * list, entries joined in time order with the same timeout, so an untouched
+ * head that has not expired means nothing behind it has expired either.
+ * mg_flow_expire() therefore looks at list heads only: an expired head is
+ * handed to the caller, a touched head is unmarked and rotated to the tail,
+ * an untouched live head ends the walk. Expiry is exact for flows that never
+ * see a packet, such as a SYN waiting for its endpoint (the connect timeout),
+ * and at most one timeout late for refreshed ones.
+ */
+
+#include <stdint.h>
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_hash.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MG_FLOW_MAX_ATTEMPTS 8  /**< connect attempts remembered per flow */
+#define MG_FLOW_NONE UINT32_MAX /**< no flow / end of list */
+#define MG_FLOW_TCLASS_MAX 8    /**< timeout classes (one per TCP state) */
+
+/** Hash key: the 4-tuple as it appears in a received packet. 16 bytes. */
+struct mg_flow_key {
+	uint32_t src_ip;   /**< network order */
+	uint32_t dst_ip;
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint32_t proto;    /**< IPPROTO_TCP; padding kept zero */
+};
+
+/** Per-packet state of a flow: one cache line. Addresses/ports in network order. */
+struct mg_flow {
+	/* client side: client_ip:client_port <-> vip:vport */
+	uint32_t client_ip;
+	uint32_t vip;
+	uint16_t client_port;
+	uint16_t vport;
+	/* endpoint side: snat_ip:snat_port <-> ep_ip:ep_port */
+	uint32_t snat_ip;
+	uint32_t ep_ip;
+	uint16_t snat_port;
+	uint16_t ep_port;
+	struct rte_ether_addr client_mac; /**< next hop toward the client */
+	struct rte_ether_addr ep_mac;     /**< next hop toward the endpoint */
+	uint8_t state;       /**< enum mg_tcp_state */
+	uint8_t fin_dir;     /**< FIN bookkeeping of mg_tcp_next() */
+	uint8_t attempts;    /**< connect attempts made */
+	uint8_t tclass;      /**< timeout list the flow is on */
+	uint8_t client_port_id; /**< DPDK port toward the client */
+	uint8_t ep_port_id;     /**< DPDK port toward the endpoint */
+	uint16_t snat_idx;      /**< which full-NAT source address */
+	uint32_t expire_ms;  /**< worker clock deadline */
+	uint32_t tnext;      /**< timeout list links */
+	uint32_t tprev;
+	uint32_t ep_id;      /**< endpoint identity for events (stable across generations) */
+	uint8_t flags;       /**< MG_FLOW_F_* */
+} __rte_cache_aligned;
+
+#define MG_FLOW_F_SYN_SENT 0x01 /**< a SYN went to some endpoint */
+#define MG_FLOW_F_TOUCHED 0x02  /**< deadline moved since it joined its timeout list */
+
+/** Set-up state of a flow, touched only while connecting. */
+struct mg_flow_cold {
+	struct rte_mbuf *syn;    /**< the client's SYN, kept until the endpoint answers */
+	uint64_t syn_tsc;        /**< when the current attempt's SYN left */
+	uint32_t tried[MG_FLOW_MAX_ATTEMPTS]; /**< endpoint ids already tried */
+	uint16_t svc_port;       /**< unused padding for now */
+};
+
+struct mg_flow_tlist {
+	uint32_t head;
+	uint32_t tail;
+	uint32_t count;
+};
+
+struct mg_flow_table {
+	struct rte_hash *hash;
+	struct mg_flow *flows;
+	struct mg_flow_cold *cold;
+	uint32_t *free_stack;
+	uint32_t n_free;
+	uint32_t size;
+	struct mg_flow_tlist lists[MG_FLOW_TCLASS_MAX];
+};
+
+/** Lookup result: flow index << 1 | direction (0 = client side, 1 = endpoint side). */
+#define MG_FLOW_REF(idx, dir) (((uint32_t)(idx) << 1) | (dir))
+#define MG_FLOW_REF_IDX(ref) ((ref) >> 1)
+#define MG_FLOW_REF_DIR(ref) ((ref) & 1)
+
+/**
+ * Create a table for @p size flows (2 x size hash keys) on @p socket_id.
+ * @return NULL on failure (rte_errno set).
+ */
+struct mg_flow_table *mg_flow_table_create(const char *name, uint32_t size, int socket_id);
+
+/** Free a table; stored SYN mbufs are freed. NULL is fine. */
+void mg_flow_table_free(struct mg_flow_table *ft);
+
+/** Flows in use. */
+static inline uint32_t
+mg_flow_count(const struct mg_flow_table *ft)
+{
+	return ft->size - ft->n_free;
+}
+
+static inline struct mg_flow *
+mg_flow_get(struct mg_flow_table *ft, uint32_t idx)
+{
+	return &ft->flows[idx];
+}
+
+static inline struct mg_flow_cold *
+mg_flow_cold_get(struct mg_flow_table *ft, uint32_t idx)
+{
+	return &ft->cold[idx];
+}
+
+static inline void
+mg_flow_key_set(struct mg_flow_key *k, uint32_t src_ip, uint32_t dst_ip,
+		uint16_t src_port, uint16_t dst_port)
+{
+	k->src_ip = src_ip;
+	k->dst_ip = dst_ip;
+	k->src_port = src_port;
+	k->dst_port = dst_port;
+	k->proto = 6;
+}
+
+/**
+ * Look up @p n keys at once. @p refs[i] receives MG_FLOW_REF or
+ * MG_FLOW_NONE. @p n <= RTE_HASH_LOOKUP_BULK_MAX.
+ */
+void mg_flow_lookup_bulk(struct mg_flow_table *ft, const struct mg_flow_key **keys,
+			 uint32_t n, uint32_t *refs);
+
+/** Look up one key: MG_FLOW_REF or MG_FLOW_NONE. */
+uint32_t mg_flow_lookup(struct mg_flow_table *ft, const struct mg_flow_key *k);
+
+/**
+ * Take a free flow, zeroed, not yet on any list or key.
+ * @return its index, or MG_FLOW_NONE when the table is full.
+ */
+uint32_t mg_flow_alloc(struct mg_flow_table *ft);
+
+/** Bind @p k to flow @p idx in direction @p dir. 0 or -errno (-ENOSPC). */
+int mg_flow_bind(struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t idx, int dir);
+
+/** Remove a key binding (no effect when absent). */
+void mg_flow_unbind(struct mg_flow_table *ft, const struct mg_flow_key *k);
+
+/** The client-side key of a flow (as the client's packets carry it). */
+static inline void
+mg_flow_client_key(const struct mg_flow *f, struct mg_flow_key *k)
+{
+	mg_flow_key_set(k, f->client_ip, f->vip, f->client_port, f->vport);
+}
+
+/** The endpoint-side key of a flow (as the endpoint's packets carry it). */
+static inline void
+mg_flow_ep_key(const struct mg_flow *f, struct mg_flow_key *k)
+{
+	mg_flow_key_set(k, f->ep_ip, f->snat_ip, f->ep_port, f->snat_port);
+}
+
+/**
+ * Release a flow: unbind both of its keys (the endpoint key only when
+ * ep_ip != 0), take it off its timeout list, free a stored SYN, and return
+ * the index to the free stack.
+ */
+void mg_flow_release(struct mg_flow_table *ft, uint32_t idx);
+
+/** Put flow @p idx on timeout list @p tclass with deadline @p expire_ms. */
+void mg_flow_timer_set(struct mg_flow_table *ft, uint32_t idx, uint8_t tclass,
+		       uint32_t expire_ms);
+
+/** Move a flow's deadline forward without touching the list. */
+static inline void
+mg_flow_touch(struct mg_flow *f, uint32_t expire_ms)
+{
+	f->expire_ms = expire_ms;
+	f->flags |= MG_FLOW_F_TOUCHED;
+}
+
+/** Called by mg_flow_expire() for each expired flow; must release or re-arm it. */
+typedef void (*mg_flow_expire_cb)(void *ctx, uint32_t idx);
+
+/**
+ * Hand at most @p budget expired flows to @p cb, rotating at most one
+ * refreshed head per list. @return the number of flows handed over.
+ */
+uint32_t mg_flow_expire(struct mg_flow_table *ft, uint32_t now_ms, uint32_t budget,
+			mg_flow_expire_cb cb, void *ctx);
+
+/** Bytes of memory per flow (entry, cold part and two hash keys), for sizing. */
+size_t mg_flow_bytes_per_flow(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MG_FLOW_H */

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MG_PKT_H
+#define MG_PKT_H
+
+/**
+ * @file
+ * Packet classification for the worker fast path.
+ *
+ * mg_pkt_parse() looks at one received frame once, validates every header
+ * the gateway will later touch (Ethernet, ARP, IPv4, ICMP, TCP) and fills a
+ * small struct mg_pkt_info with offsets, so that later stages never re-parse
+ * and never read beyond the data the frame really holds. A frame that fails
+ * validation yields a drop reason; the caller counts it per lcore and frees
+ * the mbuf. Nothing here allocates, locks or logs.
+ *
+ * Policy decisions taken here (documented in doc/operator-guide.md):
+ * - IPv4 only; IP options and fragments are dropped (counted apart), since a
+ *   full-NAT proxy of TCP never needs them and they are an attack surface.
+ * - The IPv4 header checksum is verified (or taken from the RX offload flag
+ *   when the port reports it). The TCP checksum is not verified: it is
+ *   updated incrementally on rewrite, so a corrupt segment stays corrupt and
+ *   the receiving stack drops it.
+ * - The frame must be contiguous up to the end of the TCP header (one
+ *   segment mbuf for the headers; data may be chained).
+ */
+
+#include <stdint.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_icmp.h>
+#include <rte_arp.h>
+#include <rte_mbuf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ICMP types DPDK 22.11's rte_icmp.h does not name. */
+#define MG_ICMP_DEST_UNREACH 3
+#define MG_ICMP_TIME_EXCEEDED 11
+
+/** Why a packet was dropped; every drop is counted under one reason. */
+enum mg_drop_reason {
+	MG_DROP_NONE = 0,
+	MG_DROP_L2_SHORT,        /**< shorter than an Ethernet header */
+	MG_DROP_L2_ETHERTYPE,    /**< neither IPv4 nor ARP (IPv6, LLDP, VLAN...) */
+	MG_DROP_L2_DST,          /**< unicast to another MAC */
+	MG_DROP_ARP_MALFORMED,   /**< truncated ARP, or not Ethernet/IPv4 ARP */
+	MG_DROP_ARP_NOT_FOR_US,  /**< ARP request for an address we do not own */
+	MG_DROP_IP_SHORT,        /**< truncated IPv4 header */
+	MG_DROP_IP_VERSION,      /**< version != 4 */
+	MG_DROP_IP_HDRLEN,       /**< IHL < 5 */
+	MG_DROP_IP_OPTIONS,      /**< IHL > 5: IP options are not forwarded */
+	MG_DROP_IP_LEN,          /**< total length < header or > frame */
+	MG_DROP_IP_CSUM,         /**< bad IPv4 header checksum */
+	MG_DROP_IP_FRAGMENT,     /**< MF set or fragment offset != 0 */
+	MG_DROP_IP_TTL,          /**< TTL expired (0 or 1 where we route) */
+	MG_DROP_IP_SRC,          /**< martian source: 0/8, 127/8, multicast, broadcast */
+	MG_DROP_IP_NOT_FOR_US,   /**< destination is neither ours nor a VIP */
+	MG_DROP_L4_PROTO,        /**< not TCP or ICMP */
+	MG_DROP_ICMP_SHORT,      /**< truncated ICMP */
+	MG_DROP_ICMP_TYPE,       /**< ICMP we do not handle */
+	MG_DROP_TCP_SHORT,       /**< truncated TCP header */
+	MG_DROP_TCP_DOFF,        /**< data offset < 5 or beyond the IP payload */
+	MG_DROP_TCP_FLAGS,       /**< impossible flag combination (SYN+FIN, SYN+RST, none) */
+	MG_DROP_TCP_PORT,        /**< source or destination port 0 */
+	MG_DROP_NO_SERVICE,      /**< SYN to a VIP:port with no service */
+	MG_DROP_NO_FLOW,         /**< non-SYN segment for no known flow */
+	MG_DROP_FLOW_STATE,      /**< segment invalid for the flow's state */
+	MG_DROP_FLOW_FULL,       /**< flow table or SNAT port pool exhausted */
+	MG_DROP_NO_ENDPOINT,     /**< service has no eligible endpoint */
+	MG_DROP_NO_ROUTE,        /**< no route toward the destination */
+	MG_DROP_NEIGH_UNRESOLVED,/**< next hop MAC not known yet */
+	MG_DROP_TX_FULL,         /**< TX queue did not take the packet */
+	MG_DROP_RING_FULL,       /**< hand-off ring to the owner worker full */
+	MG_DROP_NOMBUF,          /**< mbuf pool empty when building a packet */
+	MG_DROP_SYN_RETRANSMIT,  /**< client SYN retransmission absorbed */
+	MG_DROP__MAX
+};
+
+/** Printable name of a drop reason (e.g. "ip_csum"); never NULL. */
+const char *mg_drop_reason_name(enum mg_drop_reason r);
+
+/** What a frame is, once validated. */
+enum mg_pkt_kind {
+	MG_PKT_DROP = 0,  /**< invalid: see mg_pkt_info.drop */
+	MG_PKT_ARP,       /**< Ethernet/IPv4 ARP, request or reply */
+	MG_PKT_ICMP,      /**< IPv4 ICMP (echo, or an error quoting a TCP header) */
+	MG_PKT_TCP,       /**< IPv4 TCP */
+};
+
+/** Offsets and fields of a validated frame. All offsets are from the frame start. */
+struct mg_pkt_info {
+	uint16_t l3_off;      /**< IPv4 or ARP header */
+	uint16_t l4_off;      /**< TCP or ICMP header */
+	uint16_t l4_len;      /**< bytes from l4_off to the end of the IP datagram */
+	uint16_t payload_len; /**< TCP payload bytes (0 for non-TCP) */
+	uint8_t kind;         /**< enum mg_pkt_kind */
+	uint8_t tcp_flags;    /**< TCP flags (FIN..CWR) when kind == MG_PKT_TCP */
+	uint8_t drop;         /**< enum mg_drop_reason when kind == MG_PKT_DROP */
+	uint8_t icmp_type;    /**< ICMP type when kind == MG_PKT_ICMP */
+};
+
+/**
+ * Validate one frame and classify it. Reads only the first segment for
+ * headers; trims nothing. Returns the kind, and fills @p pi.
+ */
+enum mg_pkt_kind mg_pkt_parse(const struct rte_mbuf *m, struct mg_pkt_info *pi);
+
+/**
+ * For an ICMP destination-unreachable / time-exceeded quoting a TCP header:
+ * validate the quoted IPv4 header + first 8 bytes of TCP, return a pointer to
+ * the quoted IPv4 header (its TCP ports follow), or NULL when the quote is
+ * truncated or not TCP.
+ */
+const struct rte_ipv4_hdr *mg_pkt_icmp_quoted(const struct rte_mbuf *m,
+					      const struct mg_pkt_info *pi);
+
+static inline struct rte_ether_hdr *
+mg_pkt_eth(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+}
+
+static inline struct rte_ipv4_hdr *
+mg_pkt_ip(struct rte_mbuf *m, const struct mg_pkt_info *pi)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, pi->l3_off);
+}
+
+static inline struct rte_tcp_hdr *
+mg_pkt_tcp(struct rte_mbuf *m, const struct mg_pkt_info *pi)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, pi->l4_off);
+}
+
+/*
+ * Incremental Internet checksum update (RFC 1624, eqn. 3):
+ * HC' = ~(~HC + ~m + m'). Values are in network byte order, as stored.
+ */
+static inline uint16_t
+mg_csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/** Update checksum @p csum for a 16-bit field changing from @p old to @p new. */
+static inline uint16_t
+mg_csum_update16(uint16_t csum, uint16_t old, uint16_t new_)
+{
+	uint32_t sum = (uint16_t)~csum;
+
+	sum += (uint16_t)~old;
+	sum += new_;
+	return (uint16_t)~mg_csum_fold(sum);
+}
+
+/** Update checksum @p csum for a 32-bit field changing from @p old to @p new. */
+static inline uint16_t
+mg_csum_update32(uint16_t csum, uint32_t old, uint32_t new_)
+{
+	uint32_t sum = (uint16_t)~csum;
+
+	sum += (uint16_t)~(old >> 16);
+	sum += (uint16_t)~(old & 0xffff);
+	sum += new_ >> 16;
+	sum += new_ & 0xffff;
+	return (uint16_t)~mg_csum_fold(sum);
+}
+
+/**
+ * Rewrite the IPv4 addresses and TCP ports of a validated TCP frame in place
+ * and update both checksums incrementally. All arguments in network order.
+ */
+static inline void
+mg_pkt_nat_tcp(struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th,
+	       uint32_t src_ip, uint16_t src_port,
+	       uint32_t dst_ip, uint16_t dst_port)
+{
+	uint16_t ic = ip->hdr_checksum, tc = th->cksum;
+
+	ic = mg_csum_update32(ic, ip->src_addr, src_ip);
+	ic = mg_csum_update32(ic, ip->dst_addr, dst_ip);
+	/* The TCP pseudo-header covers both addresses too. */
+	tc = mg_csum_update32(tc, ip->src_addr, src_ip);
+	tc = mg_csum_update32(tc, ip->dst_addr, dst_ip);
+	tc = mg_csum_update16(tc, th->src_port, src_port);
+	tc = mg_csum_update16(tc, th->dst_port, dst_port);
+	ip->src_addr = src_ip;
+	ip->dst_addr = dst_ip;
+	th->src_port = src_port;
+	th->dst_port = dst_port;
+	ip->hdr_checksum = ic;
+	th->cksum = tc;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MG_PKT_H */

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MG_PROXY_PRIV_H
+#define MG_PROXY_PRIV_H
+/* Internal to lib/proxy: helpers shared by its files. */
+#include <rte_ethdev.h>
+#include "mg_proxy.h"
+
+static inline void
+mg_drop(struct mg_worker *w, struct rte_mbuf *m, enum mg_drop_reason r)
+{
+	w->st.drop[r]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Buffer a packet for TX on @p port_id; flushed at the end of the burst. */
+static inline void
+mg_tx(struct mg_worker *w, uint16_t port_id, struct rte_mbuf *m)
+{
+	struct mg_tx_buf *b = &w->tx[port_id];
+
+	if (unlikely(b->n == MG_TX_BUF)) {
+		uint16_t sent = rte_eth_tx_burst(port_id, w->id, b->pkts, b->n);
+
+		w->st.tx += sent;
+		for (uint16_t i = sent; i < b->n; i++)
+			mg_drop(w, b->pkts[i], MG_DROP_TX_FULL);
+		b->n = 0;
+	}
+	b->pkts[b->n++] = m;
+}
+
+/* xorshift64*: a worker's own random numbers, no shared state. */
+static inline uint32_t
+mg_rand(struct mg_worker *w)
+{
+	uint64_t x = w->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	w->rng = x;
+	return (uint32_t)((x * UINT64_C(2685821657736338717)) >> 32);
+}
+
+static inline void
+mg_event(struct mg_worker *w, uint8_t type, uint32_t ip, uint16_t port, uint32_t value)
+{
+	struct mg_event ev = {
+		.type = type, .worker = (uint8_t)w->id, .port = port, .ip = ip,
+	};
+
+	ev.value = value;
+	if (rte_ring_sp_enqueue_elem(w->sh->events[w->id], &ev, sizeof(ev)) != 0)
+		w->st.events_dropped++;
+}
+
+/* Which worker owns a flow, from a packet's addresses (see mg_proxy.h). */
+static inline uint16_t
+mg_owner_client(uint32_t n, uint32_t client_ip, uint16_t client_port)
+{
+	uint32_t h = (client_ip ^ ((uint32_t)client_port * 0x9E3779B1u)) * 0x85EBCA6Bu;
+
+	return (uint16_t)(((uint64_t)(h ^ (h >> 15)) * n) >> 32);
+}
+
+static inline uint16_t
+mg_owner_snat_port(uint32_t n, uint16_t snat_port_be)
+{
+	return (uint16_t)(rte_be_to_cpu_16(snat_port_be) % n);
+}
+
+void mg_proxy_tcp(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
+		  uint32_t ref);
+void mg_proxy_icmp_error(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
+			 bool handed_off);
+void mg_proxy_expire_cb(void *ctx, uint32_t idx);
+
+int mg_snat_alloc(struct mg_worker *w, uint16_t snat_idx, uint16_t *port_be);
+void mg_snat_free(struct mg_worker *w, uint16_t snat_idx, uint16_t port_be);
+
+#endif

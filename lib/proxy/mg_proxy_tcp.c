@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The TCP stage: new connections, connect attempts and their failover, the
+ * rewrite of established segments, and flow expiry. See mg_proxy.h for the
+ * model; the invariants kept here:
+ * - a flow in SYN_SENT holds the client's SYN (cold->syn) and is on the
+ *   SYN_SENT timeout list with deadline = attempt start + connect timeout;
+ * - a flow's endpoint key is bound exactly when f->ep_ip != 0, and then it
+ *   holds one SNAT port from pool f->snat_idx;
+ * - the client sees either the SYN+ACK of the endpoint that accepted, or one
+ *   RST when every attempt failed.
+ */
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+#include "mg_proxy_priv.h"
+
+static inline uint32_t
+deadline(const struct mg_worker *w, uint8_t state)
+{
+	const struct mg_proxy_params *p = &w->sh->params;
+
+	return w->now_ms + (state == MG_TCP_SYN_SENT ? p->connect_timeout_ms :
+			    p->timeouts.ms[state]);
+}
+
+/* Give the flow's endpoint side back: key and SNAT port. */
+static void
+ep_unbind(struct mg_worker *w, struct mg_flow *f)
+{
+	struct mg_flow_key k;
+
+	if (f->ep_ip == 0)
+		return;
+	mg_flow_ep_key(f, &k);
+	mg_flow_unbind(w->ft, &k);
+	mg_snat_free(w, f->snat_idx, f->snat_port);
+	f->ep_ip = 0;
+}
+
+static void
+flow_end(struct mg_worker *w, uint32_t idx)
+{
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+
+	if (f->ep_ip != 0 && f->state != MG_TCP_SYN_SENT)
+		mg_event(w, MG_EV_CLOSED, f->ep_ip, f->ep_port, 0);
+	ep_unbind(w, f);
+	mg_flow_release(w->ft, idx);
+	w->st.flows_closed++;
+}
+
+/*
+ * Turn the client's SYN (or any client segment) in @p m into a RST+ACK
+ * back to the client, in place, and send it.
+ */
+static void
+rst_to_client(struct mg_worker *w, struct rte_mbuf *m)
+{
+	struct mg_pkt_info pi;
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+	struct rte_ether_addr mac;
+	uint32_t a, seq;
+	uint16_t p;
+
+	if (mg_pkt_parse(m, &pi) != MG_PKT_TCP) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	eth = mg_pkt_eth(m);
+	ip = mg_pkt_ip(m, &pi);
+	th = mg_pkt_tcp(m, &pi);
+	mac = eth->src_addr;
+	eth->dst_addr = mac;
+	eth->src_addr = w->sh->ports[m->port].mac;
+	a = ip->src_addr;
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = a;
+	ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*th));
+	ip->packet_id = 0;
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	p = th->src_port;
+	th->src_port = th->dst_port;
+	th->dst_port = p;
+	seq = rte_be_to_cpu_32(th->sent_seq) + pi.payload_len +
+	      ((pi.tcp_flags & (MG_TCP_SYN | MG_TCP_FIN)) ? 1 : 0);
+	if (pi.tcp_flags & MG_TCP_ACK) {
+		/* RFC 793: a RST answering an ACK takes its sequence from that ACK. */
+		th->sent_seq = th->recv_ack;
+		th->recv_ack = 0;
+		th->tcp_flags = MG_TCP_RST;
+	} else {
+		th->sent_seq = 0;
+		th->recv_ack = rte_cpu_to_be_32(seq);
+		th->tcp_flags = MG_TCP_RST | MG_TCP_ACK;
+	}
+	th->data_off = (sizeof(*th) / 4) << 4;
+	th->rx_win = 0;
+	th->tcp_urp = 0;
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - (pi.l4_off + sizeof(*th)));
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	mg_tx(w, m->port, m);
+}
+
+/* Every attempt failed (or none was possible): RST the client, end the flow. */
+static void
+fail_client(struct mg_worker *w, uint32_t idx)
+{
+	struct mg_flow_cold *c = mg_flow_cold_get(w->ft, idx);
+	struct rte_mbuf *syn = c->syn;
+
+	c->syn = NULL;
+	w->st.connect_failed++;
+	if (syn != NULL)
+		rst_to_client(w, syn);
+	flow_end(w, idx);
+}
+
+/*
+ * Send the kept SYN to the next endpoint by priority, skipping those tried.
+ * Ends the flow (RST to the client) when no attempt is left.
+ */
+static void
+connect_next(struct mg_worker *w, uint32_t idx)
+{
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+	struct mg_flow_cold *c = mg_flow_cold_get(w->ft, idx);
+	const struct mg_proxy_shared *sh = w->sh;
+	const struct mg_lb_svc *svc = mg_lb_lookup(w->lb, f->vip, f->vport);
+	uint32_t max = RTE_MIN(sh->params.max_attempts, (uint32_t)MG_FLOW_MAX_ATTEMPTS);
+	bool unresolved = false;
+
+	while (svc != NULL && f->attempts < max) {
+		const struct mg_lb_ep *ep = mg_lb_pick(w->lb, svc, mg_rand(w), c->tried,
+						       f->attempts);
+		struct mg_pkt_info pi;
+		struct rte_mbuf *m;
+		struct mg_flow_key k;
+		uint16_t sport;
+
+		if (ep == NULL)
+			break;
+		c->tried[f->attempts++] = ep->id;
+		if (!mg_neigh_mac(sh->neigh, ep->nh, &f->ep_mac)) {
+			w->st.drop[MG_DROP_NEIGH_UNRESOLVED]++;
+			unresolved = true;
+			continue;
+		}
+		if (mg_snat_alloc(w, ep->snat_idx, &sport) < 0) {
+			w->st.drop[MG_DROP_FLOW_FULL]++;
+			break;
+		}
+		f->snat_idx = ep->snat_idx;
+		f->snat_ip = sh->snat_ips[ep->snat_idx];
+		f->snat_port = sport;
+		f->ep_ip = ep->ip;
+		f->ep_port = ep->port;
+		f->ep_port_id = (uint8_t)ep->port_id;
+		f->ep_id = ep->id;
+		mg_flow_ep_key(f, &k);
+		if (mg_flow_bind(w->ft, &k, idx, MG_TCP_DIR_REPLY) < 0) {
+			ep_unbind(w, f);
+			w->st.drop[MG_DROP_FLOW_FULL]++;
+			break;
+		}
+		m = rte_pktmbuf_copy(c->syn, w->mp, 0, UINT32_MAX);
+		if (m == NULL || mg_pkt_parse(m, &pi) != MG_PKT_TCP) {
+			/* No mbuf now: the connect timeout will try again. */
+			rte_pktmbuf_free(m);
+			w->st.drop[MG_DROP_NOMBUF]++;
+			f->attempts--;
+			ep_unbind(w, f);
+			mg_flow_timer_set(w->ft, idx, MG_TCP_SYN_SENT, deadline(w, MG_TCP_SYN_SENT));
+			return;
+		}
+		struct rte_ether_hdr *eth = mg_pkt_eth(m);
+
+		eth->src_addr = sh->ports[f->ep_port_id].mac;
+		eth->dst_addr = f->ep_mac;
+		mg_pkt_nat_tcp(mg_pkt_ip(m, &pi), mg_pkt_tcp(m, &pi), f->snat_ip, f->snat_port,
+			       f->ep_ip, f->ep_port);
+		if (f->attempts > 1)
+			w->st.connect_retry++;
+		c->syn_tsc = w->now_tsc;
+		f->flags |= MG_FLOW_F_SYN_SENT;
+		f->state = MG_TCP_SYN_SENT;
+		mg_flow_timer_set(w->ft, idx, MG_TCP_SYN_SENT, deadline(w, MG_TCP_SYN_SENT));
+		mg_tx(w, f->ep_port_id, m);
+		return;
+	}
+	if (unresolved && !(f->flags & MG_FLOW_F_SYN_SENT)) {
+		/*
+		 * Nothing was sent: every next hop is still unresolved (just
+		 * started, or ARP lost). Drop the client's SYN quietly; its
+		 * retransmission will find the neighbours resolved.
+		 */
+		flow_end(w, idx);
+		return;
+	}
+	fail_client(w, idx);
+}
+
+/* The endpoint refused or could not be reached: report, then try the next. */
+static void
+connect_failed(struct mg_worker *w, uint32_t idx, uint8_t ev)
+{
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+
+	mg_event(w, ev, f->ep_ip, f->ep_port, 0);
+	ep_unbind(w, f);
+	connect_next(w, idx);
+}
+
+static void
+new_flow(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
+{
+	const struct rte_ipv4_hdr *ip = mg_pkt_ip(m, pi);
+	const struct rte_tcp_hdr *th = mg_pkt_tcp(m, pi);
+	const struct mg_lb_svc *svc = mg_lb_lookup(w->lb, ip->dst_addr, th->dst_port);
+	struct mg_flow_key k;
+	struct mg_flow *f;
+	uint32_t idx;
+
+	if (svc == NULL) {
+		mg_drop(w, m, MG_DROP_NO_SERVICE);
+		return;
+	}
+	idx = mg_flow_alloc(w->ft);
+	if (idx == MG_FLOW_NONE) {
+		w->st.drop[MG_DROP_FLOW_FULL]++;
+		rst_to_client(w, m);
+		return;
+	}
+	f = mg_flow_get(w->ft, idx);
+	f->client_ip = ip->src_addr;
+	f->vip = ip->dst_addr;
+	f->client_port = th->src_port;
+	f->vport = th->dst_port;
+	f->client_mac = mg_pkt_eth(m)->src_addr;
+	f->client_port_id = (uint8_t)m->port;
+	mg_flow_key_set(&k, f->client_ip, f->vip, f->client_port, f->vport);
+	if (mg_flow_bind(w->ft, &k, idx, MG_TCP_DIR_ORIG) < 0) {
+		mg_flow_release(w->ft, idx);
+		w->st.drop[MG_DROP_FLOW_FULL]++;
+		rst_to_client(w, m);
+		return;
+	}
+	w->st.flows_new++;
+	mg_flow_cold_get(w->ft, idx)->syn = m;
+	f->state = MG_TCP_SYN_SENT;
+	connect_next(w, idx);
+}
+
+/* Apply a state step and keep the flow's timer in line with it. */
+static inline void
+flow_step(struct mg_worker *w, uint32_t idx, struct mg_flow *f, struct mg_tcp_step st)
+{
+	if (st.state != f->state) {
+		f->state = st.state;
+		mg_flow_timer_set(w->ft, idx, st.state, deadline(w, st.state));
+	} else {
+		mg_flow_touch(f, deadline(w, st.state));
+	}
+	f->fin_dir = st.fin_dir;
+}
+
+static void
+from_client(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
+	    uint32_t idx)
+{
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+	uint8_t flags = pi->tcp_flags;
+	struct mg_tcp_step st;
+
+	if (f->state == MG_TCP_SYN_SENT && (flags & MG_TCP_SYN)) {
+		mg_drop(w, m, MG_DROP_SYN_RETRANSMIT);
+		return;
+	}
+	if ((f->state == MG_TCP_TIME_WAIT || f->state == MG_TCP_CLOSE) &&
+	    (flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST)) == MG_TCP_SYN) {
+		/* The client reuses the port: forget the old flow, start anew. */
+		flow_end(w, idx);
+		new_flow(w, m, pi);
+		return;
+	}
+	st = mg_tcp_next(f->state, f->fin_dir, MG_TCP_DIR_ORIG, flags);
+	if (!st.valid || f->ep_ip == 0) {
+		mg_drop(w, m, MG_DROP_FLOW_STATE);
+		return;
+	}
+	if (f->state == MG_TCP_SYN_SENT) {
+		/* Client gave up (RST) while we were connecting. */
+		struct rte_ether_hdr *eth = mg_pkt_eth(m);
+
+		eth->src_addr = w->sh->ports[f->ep_port_id].mac;
+		eth->dst_addr = f->ep_mac;
+		mg_pkt_nat_tcp(mg_pkt_ip(m, pi), mg_pkt_tcp(m, pi), f->snat_ip, f->snat_port,
+			       f->ep_ip, f->ep_port);
+		mg_tx(w, f->ep_port_id, m);
+		flow_end(w, idx);
+		return;
+	}
+	flow_step(w, idx, f, st);
+	struct rte_ether_hdr *eth = mg_pkt_eth(m);
+
+	eth->src_addr = w->sh->ports[f->ep_port_id].mac;
+	eth->dst_addr = f->ep_mac;
+	mg_pkt_nat_tcp(mg_pkt_ip(m, pi), mg_pkt_tcp(m, pi), f->snat_ip, f->snat_port,
+		       f->ep_ip, f->ep_port);
+	mg_tx(w, f->ep_port_id, m);
+}
+
+static void
+from_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
+	      uint32_t idx)
+{
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+	uint8_t flags = pi->tcp_flags;
+	struct mg_tcp_step st;
+
+	if (f->state == MG_TCP_SYN_SENT) {
+		if ((flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST)) == (MG_TCP_SYN | MG_TCP_ACK)) {
+			struct mg_flow_cold *c = mg_flow_cold_get(w->ft, idx);
+			uint64_t us = (w->now_tsc - c->syn_tsc) / w->tsc_per_us;
+
+			w->st.connect_ok++;
+			mg_event(w, MG_EV_CONNECT_OK, f->ep_ip, f->ep_port, (uint32_t)us);
+			rte_pktmbuf_free(c->syn);
+			c->syn = NULL;
+		} else if (flags & MG_TCP_RST) {
+			w->st.connect_refused++;
+			rte_pktmbuf_free(m);
+			connect_failed(w, idx, MG_EV_CONNECT_REFUSED);
+			return;
+		} else {
+			mg_drop(w, m, MG_DROP_FLOW_STATE);
+			return;
+		}
+	}
+	st = mg_tcp_next(f->state, f->fin_dir, MG_TCP_DIR_REPLY, flags);
+	if (!st.valid) {
+		mg_drop(w, m, MG_DROP_FLOW_STATE);
+		return;
+	}
+	if ((flags & MG_TCP_RST) && f->state >= MG_TCP_ESTABLISHED &&
+	    f->state < MG_TCP_TIME_WAIT) {
+		w->st.resets++;
+		mg_event(w, MG_EV_RESET, f->ep_ip, f->ep_port, 0);
+	}
+	flow_step(w, idx, f, st);
+	struct rte_ether_hdr *eth = mg_pkt_eth(m);
+
+	eth->src_addr = w->sh->ports[f->client_port_id].mac;
+	eth->dst_addr = f->client_mac;
+	mg_pkt_nat_tcp(mg_pkt_ip(m, pi), mg_pkt_tcp(m, pi), f->vip, f->vport,
+		       f->client_ip, f->client_port);
+	mg_tx(w, f->client_port_id, m);
+}
+
+void
+mg_proxy_tcp(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
+	     uint32_t ref)
+{
+	if (ref == MG_FLOW_NONE) {
+		if ((pi->tcp_flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST | MG_TCP_FIN)) ==
+		    MG_TCP_SYN)
+			new_flow(w, m, pi);
+		else
+			mg_drop(w, m, MG_DROP_NO_FLOW);
+		return;
+	}
+	if (MG_FLOW_REF_DIR(ref) == MG_TCP_DIR_ORIG)
+		from_client(w, m, pi, MG_FLOW_REF_IDX(ref));
+	else
+		from_endpoint(w, m, pi, MG_FLOW_REF_IDX(ref));
+}
+
+void
+mg_proxy_icmp_error(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
+		    bool handed_off)
+{
+	const struct rte_ipv4_hdr *q = mg_pkt_icmp_quoted(m, pi);
+	const struct rte_tcp_hdr *qt;
+	struct mg_flow_key k;
+	uint32_t ref;
+
+	if (q == NULL || pi->icmp_type != MG_ICMP_DEST_UNREACH) {
+		mg_drop(w, m, MG_DROP_ICMP_TYPE);
+		return;
+	}
+	qt = (const struct rte_tcp_hdr *)((const uint8_t *)q + rte_ipv4_hdr_len(q));
+	/* The quote is our SYN toward the endpoint: snat -> endpoint. */
+	if (!handed_off && w->sh->n_workers > 1) {
+		uint16_t owner = mg_owner_snat_port(w->sh->n_workers, qt->src_port);
+
+		if (owner != w->id) {
+			if (rte_ring_sp_enqueue(w->sh->handoff[w->id][owner], m) != 0)
+				mg_drop(w, m, MG_DROP_RING_FULL);
+			else
+				w->st.handoff_out++;
+			return;
+		}
+	}
+	mg_flow_key_set(&k, q->dst_addr, q->src_addr, qt->dst_port, qt->src_port);
+	ref = mg_flow_lookup(w->ft, &k);
+	if (ref == MG_FLOW_NONE || MG_FLOW_REF_DIR(ref) != MG_TCP_DIR_REPLY ||
+	    mg_flow_get(w->ft, MG_FLOW_REF_IDX(ref))->state != MG_TCP_SYN_SENT) {
+		mg_drop(w, m, MG_DROP_NO_FLOW);
+		return;
+	}
+	rte_pktmbuf_free(m);
+	w->st.connect_unreach++;
+	connect_failed(w, MG_FLOW_REF_IDX(ref), MG_EV_CONNECT_UNREACH);
+}
+
+void
+mg_proxy_expire_cb(void *ctx, uint32_t idx)
+{
+	struct mg_worker *w = ctx;
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+
+	if (f->state == MG_TCP_SYN_SENT) {
+		if (f->ep_ip != 0) {
+			w->st.connect_timeout++;
+			connect_failed(w, idx, MG_EV_CONNECT_TIMEOUT);
+		} else {
+			connect_next(w, idx); /* an attempt put off for want of mbufs */
+		}
+		return;
+	}
+	flow_end(w, idx);
+}
+
+void
+mg_proxy_drain(struct mg_worker *w)
+{
+	for (uint32_t i = 0; i < w->ft->size; i++)
+		if (mg_flow_get(w->ft, i)->state != MG_TCP_NONE)
+			flow_end(w, i);
+}

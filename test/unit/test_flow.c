@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of lib/flow: keys, allocation, bulk lookup, timeout lists. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "mg_test.h"
+#include "mg_flow.h"
+
+static struct rte_mempool *mp;
+
+static void
+key_of(uint32_t i, struct mg_flow_key *k)
+{
+	mg_flow_key_set(k, rte_cpu_to_be_32(0x0a000000 + i), rte_cpu_to_be_32(0x0a60000a),
+			rte_cpu_to_be_16((uint16_t)(1024 + (i % 60000))), rte_cpu_to_be_16(80));
+}
+
+static void
+test_entry_is_one_cache_line(void **state)
+{
+	assert_int_equal(sizeof(struct mg_flow), RTE_CACHE_LINE_SIZE);
+	assert_int_equal(sizeof(struct mg_flow_key), 16);
+	assert_true(mg_flow_bytes_per_flow() <= 200);
+}
+
+static void
+test_alloc_bind_lookup_release(void **state)
+{
+	struct mg_flow_table *ft = mg_flow_table_create("t_flow_a", 1024, SOCKET_ID_ANY);
+	struct mg_flow_key k, r;
+	uint32_t idx, ref;
+
+	assert_non_null(ft);
+	idx = mg_flow_alloc(ft);
+	assert_int_not_equal(idx, MG_FLOW_NONE);
+	struct mg_flow *f = mg_flow_get(ft, idx);
+
+	key_of(7, &k);
+	f->client_ip = k.src_ip;
+	f->vip = k.dst_ip;
+	f->client_port = k.src_port;
+	f->vport = k.dst_port;
+	f->ep_ip = rte_cpu_to_be_32(0x0a14000b);
+	f->snat_ip = rte_cpu_to_be_32(0x0a140001);
+	f->ep_port = rte_cpu_to_be_16(8080);
+	f->snat_port = rte_cpu_to_be_16(4000);
+	assert_int_equal(mg_flow_bind(ft, &k, idx, 0), 0);
+	mg_flow_ep_key(f, &r);
+	assert_int_equal(mg_flow_bind(ft, &r, idx, 1), 0);
+	ref = mg_flow_lookup(ft, &k);
+	assert_int_equal(MG_FLOW_REF_IDX(ref), idx);
+	assert_int_equal(MG_FLOW_REF_DIR(ref), 0);
+	ref = mg_flow_lookup(ft, &r);
+	assert_int_equal(MG_FLOW_REF_IDX(ref), idx);
+	assert_int_equal(MG_FLOW_REF_DIR(ref), 1);
+	assert_int_equal(mg_flow_count(ft), 1);
+	mg_flow_release(ft, idx);
+	assert_int_equal(mg_flow_lookup(ft, &k), MG_FLOW_NONE);
+	assert_int_equal(mg_flow_lookup(ft, &r), MG_FLOW_NONE);
+	assert_int_equal(mg_flow_count(ft), 0);
+	mg_flow_table_free(ft);
+}
+
+static void
+test_full_table_refuses(void **state)
+{
+	struct mg_flow_table *ft = mg_flow_table_create("t_flow_full", 64, SOCKET_ID_ANY);
+
+	for (int i = 0; i < 64; i++)
+		assert_int_not_equal(mg_flow_alloc(ft), MG_FLOW_NONE);
+	assert_int_equal(mg_flow_alloc(ft), MG_FLOW_NONE);
+	mg_flow_release(ft, 10);
+	assert_int_equal(mg_flow_alloc(ft), 10);
+	mg_flow_table_free(ft);
+}
+
+static void
+test_bulk_lookup(void **state)
+{
+	struct mg_flow_table *ft = mg_flow_table_create("t_flow_bulk", 4096, SOCKET_ID_ANY);
+	struct mg_flow_key keys[32];
+	const struct mg_flow_key *kp[32];
+	uint32_t refs[32];
+
+	for (uint32_t i = 0; i < 32; i++) {
+		key_of(i, &keys[i]);
+		kp[i] = &keys[i];
+		if (i % 2 == 0) {
+			uint32_t idx = mg_flow_alloc(ft);
+
+			assert_int_equal(mg_flow_bind(ft, &keys[i], idx, 0), 0);
+		}
+	}
+	mg_flow_lookup_bulk(ft, kp, 32, refs);
+	for (uint32_t i = 0; i < 32; i++) {
+		if (i % 2 == 0)
+			assert_int_not_equal(refs[i], MG_FLOW_NONE);
+		else
+			assert_int_equal(refs[i], MG_FLOW_NONE);
+	}
+	mg_flow_table_free(ft);
+}
+
+struct expired {
+	uint32_t n;
+	uint32_t idx[64];
+	struct mg_flow_table *ft;
+};
+
+static void
+on_expire(void *ctx, uint32_t idx)
+{
+	struct expired *e = ctx;
+
+	e->idx[e->n++] = idx;
+	mg_flow_release(e->ft, idx);
+}
+
+static void
+test_timeouts_fifo_and_refresh(void **state)
+{
+	struct mg_flow_table *ft = mg_flow_table_create("t_flow_to", 64, SOCKET_ID_ANY);
+	struct expired e = { .ft = ft };
+	uint32_t a = mg_flow_alloc(ft), b = mg_flow_alloc(ft), c = mg_flow_alloc(ft);
+
+	mg_flow_timer_set(ft, a, 1, 100);
+	mg_flow_timer_set(ft, b, 1, 110);
+	mg_flow_timer_set(ft, c, 2, 105);
+	assert_int_equal(mg_flow_expire(ft, 99, 64, on_expire, &e), 0);
+	assert_int_equal(mg_flow_expire(ft, 106, 64, on_expire, &e), 2);
+	assert_int_equal(e.idx[0], a);
+	assert_int_equal(e.idx[1], c);
+	/* b refreshed: its deadline moved on, it must not expire at 110. */
+	mg_flow_touch(mg_flow_get(ft, b), 200);
+	assert_int_equal(mg_flow_expire(ft, 150, 64, on_expire, &e), 0);
+	assert_int_equal(mg_flow_expire(ft, 200, 64, on_expire, &e), 1);
+	assert_int_equal(e.idx[2], b);
+	assert_int_equal(mg_flow_count(ft), 0);
+	mg_flow_table_free(ft);
+}
+
+static void
+test_timeouts_clock_wrap(void **state)
+{
+	struct mg_flow_table *ft = mg_flow_table_create("t_flow_wrap", 8, SOCKET_ID_ANY);
+	struct expired e = { .ft = ft };
+	uint32_t a = mg_flow_alloc(ft);
+
+	mg_flow_timer_set(ft, a, 0, 5); /* deadline just after the wrap */
+	assert_int_equal(mg_flow_expire(ft, UINT32_MAX - 10, 8, on_expire, &e), 0);
+	assert_int_equal(mg_flow_expire(ft, 6, 8, on_expire, &e), 1);
+	mg_flow_table_free(ft);
+}
+
+static void
+test_many_flows_random_churn(void **state)
+{
+	enum { N = 20000 };
+	struct mg_flow_table *ft = mg_flow_table_create("t_flow_churn", N, SOCKET_ID_ANY);
+	static uint32_t live[N];
+	uint32_t n_live = 0;
+	uint64_t x = 88172645463325252ull;
+
+	for (int round = 0; round < 200000; round++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if ((x & 1) && n_live < N) {
+			uint32_t idx = mg_flow_alloc(ft);
+			struct mg_flow *f = mg_flow_get(ft, idx);
+			struct mg_flow_key k;
+
+			assert_int_not_equal(idx, MG_FLOW_NONE);
+			f->client_ip = (uint32_t)(x >> 32) | 1;
+			f->vip = 0x0a60000a;
+			f->client_port = (uint16_t)(idx + 1);
+			f->vport = 80;
+			mg_flow_client_key(f, &k);
+			assert_int_equal(mg_flow_bind(ft, &k, idx, 0), 0);
+			mg_flow_timer_set(ft, idx, (uint8_t)(x % 8), (uint32_t)round);
+			live[n_live++] = idx;
+		} else if (n_live > 0) {
+			uint32_t pos = (uint32_t)((x >> 8) % n_live);
+			uint32_t idx = live[pos];
+			struct mg_flow_key k;
+
+			mg_flow_client_key(mg_flow_get(ft, idx), &k);
+			assert_int_equal(MG_FLOW_REF_IDX(mg_flow_lookup(ft, &k)), idx);
+			mg_flow_release(ft, idx);
+			assert_int_equal(mg_flow_lookup(ft, &k), MG_FLOW_NONE);
+			live[pos] = live[--n_live];
+		}
+		assert_int_equal(mg_flow_count(ft), n_live);
+	}
+	mg_flow_table_free(ft);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_entry_is_one_cache_line),
+		cmocka_unit_test(test_alloc_bind_lookup_release),
+		cmocka_unit_test(test_full_table_refuses),
+		cmocka_unit_test(test_bulk_lookup),
+		cmocka_unit_test(test_timeouts_fifo_and_refresh),
+		cmocka_unit_test(test_timeouts_clock_wrap),
+		cmocka_unit_test(test_many_flows_random_churn),
+	};
+
+	mp = mg_test_eal_init("test_flow");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of lib/proxy: the whole worker packet path on crafted packets.
+ * Ports are ring-backed ethdevs (rte_eth_from_rings), so every packet the
+ * worker sends can be taken off the TX ring and checked: addresses, ports,
+ * flags and both checksums recomputed from scratch.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+
+#include "mg_test.h"
+#include "mg_proxy.h"
+
+#define IP(a, b, c, d) rte_cpu_to_be_32(RTE_IPV4(a, b, c, d))
+#define BE16(x) rte_cpu_to_be_16(x)
+
+static struct rte_mempool *mp;
+static struct rte_ring *rxr[2], *txr[2][3];
+static uint16_t port_c, port_b; /* client side, backend side */
+
+static const char *conf_yaml =
+	"apiVersion: meshgate.io/v1alpha1\n"
+	"kind: MeshGateway\n"
+	"metadata: {name: t}\n"
+	"spec:\n"
+	"  network: n1\n"
+	"  ports:\n"
+	"    - {name: client, device: net_ring_c, address: 10.10.0.1/24}\n"
+	"    - {name: backend, device: net_ring_b, address: 10.20.0.1/24}\n"
+	"---\n"
+	"apiVersion: v1\n"
+	"kind: Service\n"
+	"metadata: {name: web, namespace: demo}\n"
+	"spec:\n"
+	"  clusterIP: 10.96.0.10\n"
+	"  ports: [{name: http, port: 80, targetPort: 8080}]\n"
+	"---\n"
+	"apiVersion: discovery.k8s.io/v1\n"
+	"kind: EndpointSlice\n"
+	"metadata:\n"
+	"  name: web-1\n"
+	"  namespace: demo\n"
+	"  labels: {kubernetes.io/service-name: web}\n"
+	"addressType: IPv4\n"
+	"ports: [{name: http, port: 8080}]\n"
+	"endpoints:\n"
+	"  - addresses: [10.20.0.11]\n"
+	"  - addresses: [10.20.0.12]\n"
+	"  - addresses: [10.20.0.13]\n";
+
+struct fixture {
+	struct mg_proxy_shared sh;
+	struct mg_worker w;
+	struct mg_route_table rt;
+};
+
+static struct fixture fx;
+static const struct rte_ether_addr client_mac = { { 0x02, 0xc0, 0, 0, 0, 2 } };
+
+static struct rte_ether_addr
+ep_mac(uint32_t ip)
+{
+	struct rte_ether_addr m = { { 0x02, 0xee, 0, 0, 0, (uint8_t)(rte_be_to_cpu_32(ip) & 0xff) } };
+	return m;
+}
+
+static int
+resolve(void *ctx, uint32_t ip, uint16_t *port_id, uint16_t *nh, uint16_t *snat_idx)
+{
+	struct fixture *f = ctx;
+	uint32_t next_hop;
+	int idx;
+
+	if (mg_route_lookup(&f->rt, ip, &next_hop, port_id) < 0)
+		return -ENOENT;
+	idx = mg_neigh_get_or_add(f->sh.neigh, next_hop, *port_id);
+	*nh = (uint16_t)idx;
+	*snat_idx = *port_id == port_b ? 1 : 0;
+	return 0;
+}
+
+static void
+learn_all(struct fixture *f)
+{
+	for (uint32_t i = 0; i < f->sh.neigh->n; i++) {
+		struct rte_ether_addr m = ep_mac(f->sh.neigh->info[i].ip);
+
+		mg_neigh_learn(f->sh.neigh, f->sh.neigh->info[i].ip, port_b, &m, 1, false);
+	}
+}
+
+static int
+setup(void **state, uint16_t n_workers, uint32_t flows)
+{
+	char err[512];
+	struct mg_conf *conf;
+	struct mg_lb_env env = { .resolve = resolve, .ctx = &fx, .generation = 1 };
+
+	memset(&fx, 0, sizeof(fx));
+	fx.sh.n_workers = n_workers;
+	rte_eth_macaddr_get(port_c, &fx.sh.ports[port_c].mac);
+	rte_eth_macaddr_get(port_b, &fx.sh.ports[port_b].mac);
+	fx.sh.ports[port_c].ip = IP(10, 10, 0, 1);
+	fx.sh.ports[port_b].ip = IP(10, 20, 0, 1);
+	fx.sh.snat_ips[0] = IP(10, 10, 0, 1);
+	fx.sh.snat_ips[1] = IP(10, 20, 0, 1);
+	fx.sh.n_snat = 2;
+	fx.sh.snat_port_min = 1024;
+	fx.sh.snat_port_max = 65535;
+	mg_proxy_local_add(&fx.sh, IP(10, 10, 0, 1));
+	mg_proxy_local_add(&fx.sh, IP(10, 20, 0, 1));
+	fx.sh.params.connect_timeout_ms = 500;
+	fx.sh.params.max_attempts = 3;
+	mg_tcp_timeouts_default(&fx.sh.params.timeouts);
+	fx.sh.neigh = mg_neigh_create("t_px_neigh", 64, 60000, SOCKET_ID_ANY);
+	for (uint16_t w = 0; w < n_workers; w++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "t_px_ev%u", w);
+		fx.sh.events[w] = rte_ring_create_elem(name, sizeof(struct mg_event), 1024,
+						       SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		for (uint16_t o = 0; o < n_workers; o++) {
+			if (o == w)
+				continue;
+			snprintf(name, sizeof(name), "t_px_ho%u%u", w, o);
+			fx.sh.handoff[w][o] = rte_ring_create(name, 256, SOCKET_ID_ANY,
+							      RING_F_SP_ENQ | RING_F_SC_DEQ);
+		}
+	}
+	mg_route_add(&fx.rt, IP(10, 10, 0, 1), 24, 0, port_c, true);
+	mg_route_add(&fx.rt, IP(10, 20, 0, 1), 24, 0, port_b, true);
+	conf = mg_conf_load_string(conf_yaml, strlen(conf_yaml), "test.yaml", NULL, err, sizeof(err));
+	if (conf == NULL)
+		fail_msg("config: %s", err);
+	fx.sh.lb = mg_lb_build(conf, &env, err, sizeof(err));
+	if (fx.sh.lb == NULL)
+		fail_msg("table: %s", err);
+	learn_all(&fx);
+	assert_int_equal(mg_worker_init(&fx.w, &fx.sh, 0, 0, flows, mp, SOCKET_ID_ANY), 0);
+	fx.w.now_ms = 1000;
+	fx.w.lb = fx.sh.lb;
+	*state = &fx;
+	return 0;
+}
+
+static int
+setup1(void **state)
+{
+	return setup(state, 1, 1024);
+}
+
+static int
+teardown(void **state)
+{
+	struct rte_mbuf *m;
+
+	mg_proxy_drain(&fx.w);
+	mg_proxy_flush(&fx.w);
+	mg_worker_fini(&fx.w);
+	mg_lb_free(fx.sh.lb);
+	mg_neigh_free(fx.sh.neigh);
+	for (int w = 0; w < MG_MAX_WORKERS; w++) {
+		rte_ring_free(fx.sh.events[w]);
+		for (int o = 0; o < MG_MAX_WORKERS; o++)
+			rte_ring_free(fx.sh.handoff[w][o]);
+	}
+	for (int p = 0; p < 2; p++)
+		while (rte_ring_dequeue(txr[p][0], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	return 0;
+}
+
+/* ---- packets -------------------------------------------------------------- */
+
+static struct rte_mbuf *
+tcp_pkt(uint16_t in_port, struct rte_ether_addr smac, uint32_t sip, uint32_t dip,
+	uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+	uint16_t payload)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint16_t len = sizeof(struct rte_ether_hdr) + 20 + 20 + payload;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, len);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+
+	memset(eth, 0, len);
+	eth->src_addr = smac;
+	rte_eth_macaddr_get(in_port, &eth->dst_addr);
+	eth->ether_type = BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = 0x45;
+	ip->total_length = BE16(20 + 20 + payload);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = sip;
+	ip->dst_addr = dip;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->src_port = sport;
+	th->dst_port = dport;
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = 5 << 4;
+	th->tcp_flags = flags;
+	th->rx_win = BE16(65535);
+	memset(th + 1, 'x', payload);
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	m->port = in_port;
+	return m;
+}
+
+static struct rte_mbuf *
+from_client(uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t payload)
+{
+	return tcp_pkt(port_c, client_mac, IP(10, 10, 0, 2), IP(10, 96, 0, 10), BE16(sport),
+		       BE16(80), flags, seq, ack, payload);
+}
+
+static void
+input(struct rte_mbuf *m)
+{
+	mg_proxy_input(&fx.w, &m, 1, false);
+	mg_proxy_flush(&fx.w);
+}
+
+/* Take one packet sent on @p port; NULL if none. Checks its checksums. */
+static struct rte_mbuf *
+sent(uint16_t port)
+{
+	struct rte_mbuf *m;
+	struct rte_ring *r = txr[port == port_c ? 0 : 1][0];
+
+	if (rte_ring_dequeue(r, (void **)&m) != 0)
+		return NULL;
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+							   sizeof(struct rte_ether_hdr));
+	if (ip->next_proto_id == IPPROTO_TCP) {
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+
+		assert_int_equal(rte_ipv4_cksum(ip), 0); /* over a valid header */
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, th), 0);
+	}
+	return m;
+}
+
+static struct rte_ipv4_hdr *
+ip_of(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+}
+
+static struct rte_tcp_hdr *
+tcp_of(struct rte_mbuf *m)
+{
+	return (struct rte_tcp_hdr *)(ip_of(m) + 1);
+}
+
+/* Open a connection from client port @p sport up to the endpoint's SYN; returns that SYN. */
+static struct rte_mbuf *
+open_syn(uint16_t sport)
+{
+	input(from_client(sport, MG_TCP_SYN, 1000, 0, 0));
+	return sent(port_b);
+}
+
+static struct rte_mbuf *
+reply_from(struct rte_mbuf *syn, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t payload)
+{
+	struct rte_ipv4_hdr *ip = ip_of(syn);
+	struct rte_tcp_hdr *th = tcp_of(syn);
+
+	return tcp_pkt(port_b, ep_mac(ip->dst_addr), ip->dst_addr, ip->src_addr, th->dst_port,
+		       th->src_port, flags, seq, ack, payload);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void
+test_syn_is_full_natted_to_an_endpoint(void **state)
+{
+	struct rte_mbuf *s = open_syn(40000);
+	struct rte_ether_hdr *eth;
+	uint32_t dst;
+
+	assert_non_null(s);
+	eth = rte_pktmbuf_mtod(s, struct rte_ether_hdr *);
+	dst = rte_be_to_cpu_32(ip_of(s)->dst_addr);
+	assert_true(dst >= RTE_IPV4(10, 20, 0, 11) && dst <= RTE_IPV4(10, 20, 0, 13));
+	assert_int_equal(ip_of(s)->src_addr, IP(10, 20, 0, 1));
+	assert_int_equal(tcp_of(s)->dst_port, BE16(8080));
+	assert_true(rte_be_to_cpu_16(tcp_of(s)->src_port) >= 1024);
+	assert_int_equal(tcp_of(s)->tcp_flags, MG_TCP_SYN);
+	assert_int_equal(rte_be_to_cpu_32(tcp_of(s)->sent_seq), 1000);
+	struct rte_ether_addr want = ep_mac(ip_of(s)->dst_addr);
+
+	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &want));
+	assert_null(sent(port_c)); /* nothing to the client yet */
+	assert_int_equal(fx.w.st.flows_new, 1);
+	rte_pktmbuf_free(s);
+}
+
+static void
+test_handshake_and_data_both_ways(void **state)
+{
+	struct rte_mbuf *s = open_syn(40001), *m;
+
+	input(reply_from(s, MG_TCP_SYN | MG_TCP_ACK, 5000, 1001, 0));
+	m = sent(port_c);
+	assert_non_null(m);
+	assert_int_equal(ip_of(m)->src_addr, IP(10, 96, 0, 10));
+	assert_int_equal(ip_of(m)->dst_addr, IP(10, 10, 0, 2));
+	assert_int_equal(tcp_of(m)->src_port, BE16(80));
+	assert_int_equal(tcp_of(m)->dst_port, BE16(40001));
+	assert_int_equal(tcp_of(m)->tcp_flags, MG_TCP_SYN | MG_TCP_ACK);
+	struct rte_ether_addr cm = client_mac;
+
+	assert_true(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr,
+					   &cm));
+	rte_pktmbuf_free(m);
+	input(from_client(40001, MG_TCP_ACK | MG_TCP_PSH, 1001, 5001, 100));
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(ip_of(m)->dst_addr, ip_of(s)->dst_addr);
+	assert_int_equal(tcp_of(m)->src_port, tcp_of(s)->src_port);
+	assert_int_equal(rte_be_to_cpu_16(ip_of(m)->total_length), 140);
+	rte_pktmbuf_free(m);
+	input(reply_from(s, MG_TCP_ACK | MG_TCP_PSH, 5001, 1101, 1000));
+	m = sent(port_c);
+	assert_non_null(m);
+	assert_int_equal(rte_be_to_cpu_16(ip_of(m)->total_length), 1040);
+	rte_pktmbuf_free(m);
+	assert_int_equal(fx.w.st.connect_ok, 1);
+	rte_pktmbuf_free(s);
+}
+
+static void
+test_refused_connect_fails_over_unseen(void **state)
+{
+	struct rte_mbuf *s1 = open_syn(40002), *s2;
+
+	input(reply_from(s1, MG_TCP_RST | MG_TCP_ACK, 0, 1001, 0));
+	s2 = sent(port_b);
+	assert_non_null(s2);
+	assert_int_not_equal(ip_of(s2)->dst_addr, ip_of(s1)->dst_addr);
+	assert_int_equal(tcp_of(s2)->tcp_flags, MG_TCP_SYN);
+	assert_null(sent(port_c)); /* the client saw nothing */
+	assert_int_equal(fx.w.st.connect_refused, 1);
+	assert_int_equal(fx.w.st.connect_retry, 1);
+	/* The second endpoint accepts: the client gets its SYN+ACK. */
+	input(reply_from(s2, MG_TCP_SYN | MG_TCP_ACK, 7000, 1001, 0));
+	struct rte_mbuf *m = sent(port_c);
+
+	assert_non_null(m);
+	assert_int_equal(rte_be_to_cpu_32(tcp_of(m)->sent_seq), 7000);
+	/* A late RST from the first endpoint belongs to no flow. */
+	input(reply_from(s1, MG_TCP_RST | MG_TCP_ACK, 0, 1001, 0));
+	assert_null(sent(port_c));
+	assert_int_equal(fx.w.st.drop[MG_DROP_NO_FLOW], 1);
+	rte_pktmbuf_free(m);
+	rte_pktmbuf_free(s1);
+	rte_pktmbuf_free(s2);
+}
+
+static void
+test_connect_timeout_fails_over(void **state)
+{
+	struct rte_mbuf *s1 = open_syn(40003), *s2;
+
+	fx.w.now_ms += 499;
+	mg_proxy_expire(&fx.w, 64);
+	mg_proxy_flush(&fx.w);
+	assert_null(sent(port_b));
+	fx.w.now_ms += 2;
+	mg_proxy_expire(&fx.w, 64);
+	mg_proxy_flush(&fx.w);
+	s2 = sent(port_b);
+	assert_non_null(s2);
+	assert_int_not_equal(ip_of(s2)->dst_addr, ip_of(s1)->dst_addr);
+	assert_int_equal(fx.w.st.connect_timeout, 1);
+	rte_pktmbuf_free(s1);
+	rte_pktmbuf_free(s2);
+}
+
+static void
+test_every_attempt_fails_client_gets_rst(void **state)
+{
+	struct rte_mbuf *s = open_syn(40004), *m;
+	uint32_t seen[3];
+
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(s);
+		seen[i] = ip_of(s)->dst_addr;
+		for (int k = 0; k < i; k++)
+			assert_int_not_equal(seen[k], seen[i]); /* never the same one twice */
+		input(reply_from(s, MG_TCP_RST | MG_TCP_ACK, 0, 1001, 0));
+		rte_pktmbuf_free(s);
+		s = sent(port_b);
+	}
+	assert_null(s);
+	m = sent(port_c);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->tcp_flags, MG_TCP_RST | MG_TCP_ACK);
+	assert_int_equal(rte_be_to_cpu_32(tcp_of(m)->recv_ack), 1001);
+	assert_int_equal(ip_of(m)->src_addr, IP(10, 96, 0, 10));
+	assert_int_equal(tcp_of(m)->dst_port, BE16(40004));
+	assert_int_equal(fx.w.st.connect_failed, 1);
+	assert_int_equal(mg_flow_count(fx.w.ft), 0);
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_client_syn_retransmission_absorbed(void **state)
+{
+	struct rte_mbuf *s = open_syn(40005);
+
+	input(from_client(40005, MG_TCP_SYN, 1000, 0, 0));
+	assert_null(sent(port_b));
+	assert_int_equal(fx.w.st.drop[MG_DROP_SYN_RETRANSMIT], 1);
+	rte_pktmbuf_free(s);
+}
+
+static void
+test_icmp_unreachable_fails_over(void **state)
+{
+	struct rte_mbuf *s = open_syn(40006), *m, *s2;
+	uint16_t len = sizeof(struct rte_ether_hdr) + 20 + 8 + 20 + 20;
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_icmp_hdr *ic;
+
+	m = rte_pktmbuf_alloc(mp);
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, len);
+	memset(eth, 0, len);
+	eth->src_addr = ep_mac(ip_of(s)->dst_addr);
+	rte_eth_macaddr_get(port_b, &eth->dst_addr);
+	eth->ether_type = BE16(RTE_ETHER_TYPE_IPV4);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	ip->version_ihl = 0x45;
+	ip->total_length = BE16(20 + 8 + 40);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = IP(10, 20, 0, 254); /* a router on the way */
+	ip->dst_addr = IP(10, 20, 0, 1);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ic = (struct rte_icmp_hdr *)(ip + 1);
+	ic->icmp_type = MG_ICMP_DEST_UNREACH;
+	ic->icmp_code = 1;
+	memcpy((uint8_t *)(ic + 1), ip_of(s), 40);
+	ic->icmp_cksum = ~rte_raw_cksum(ic, 8 + 40);
+	m->port = port_b;
+	input(m);
+	s2 = sent(port_b);
+	assert_non_null(s2);
+	assert_int_not_equal(ip_of(s2)->dst_addr, ip_of(s)->dst_addr);
+	assert_int_equal(fx.w.st.connect_unreach, 1);
+	rte_pktmbuf_free(s);
+	rte_pktmbuf_free(s2);
+}
+
+static void
+test_close_both_ways_then_expire(void **state)
+{
+	struct rte_mbuf *s = open_syn(40007), *m;
+
+	input(reply_from(s, MG_TCP_SYN | MG_TCP_ACK, 5000, 1001, 0));
+	rte_pktmbuf_free(sent(port_c));
+	input(from_client(40007, MG_TCP_ACK, 1001, 5001, 0));
+	rte_pktmbuf_free(sent(port_b));
+	input(from_client(40007, MG_TCP_FIN | MG_TCP_ACK, 1001, 5001, 0));
+	rte_pktmbuf_free(sent(port_b));
+	input(reply_from(s, MG_TCP_FIN | MG_TCP_ACK, 5001, 1002, 0));
+	rte_pktmbuf_free(sent(port_c));
+	input(from_client(40007, MG_TCP_ACK, 1002, 5002, 0));
+	m = sent(port_b);
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	uint32_t ref;
+	struct mg_flow_key k;
+
+	mg_flow_key_set(&k, IP(10, 10, 0, 2), IP(10, 96, 0, 10), BE16(40007), BE16(80));
+	ref = mg_flow_lookup(fx.w.ft, &k);
+	assert_int_not_equal(ref, MG_FLOW_NONE);
+	assert_int_equal(mg_flow_get(fx.w.ft, MG_FLOW_REF_IDX(ref))->state, MG_TCP_TIME_WAIT);
+	fx.w.now_ms += fx.sh.params.timeouts.ms[MG_TCP_TIME_WAIT] + 1;
+	mg_proxy_expire(&fx.w, 64);
+	assert_int_equal(mg_flow_count(fx.w.ft), 0);
+	assert_int_equal(fx.w.st.flows_closed, 1);
+	rte_pktmbuf_free(s);
+}
+
+static void
+test_unknown_service_and_stray_segments_dropped(void **state)
+{
+	input(tcp_pkt(port_c, client_mac, IP(10, 10, 0, 2), IP(10, 96, 0, 10), BE16(40008),
+		      BE16(81), MG_TCP_SYN, 1, 0, 0));
+	assert_int_equal(fx.w.st.drop[MG_DROP_NO_SERVICE], 1);
+	input(from_client(40009, MG_TCP_ACK, 1, 1, 10));
+	assert_int_equal(fx.w.st.drop[MG_DROP_NO_FLOW], 1);
+	assert_null(sent(port_b));
+	assert_null(sent(port_c));
+	assert_int_equal(mg_flow_count(fx.w.ft), 0);
+}
+
+static void
+test_full_flow_table_refuses_with_rst_keeps_established(void **state)
+{
+	/* setup_small: 4 flows */
+	struct rte_mbuf *s[4];
+
+	for (int i = 0; i < 4; i++) {
+		s[i] = open_syn((uint16_t)(41000 + i));
+		assert_non_null(s[i]);
+		input(reply_from(s[i], MG_TCP_SYN | MG_TCP_ACK, 5000, 1001, 0));
+		rte_pktmbuf_free(sent(port_c));
+	}
+	input(from_client(41010, MG_TCP_SYN, 1000, 0, 0));
+	struct rte_mbuf *r = sent(port_c);
+
+	assert_non_null(r);
+	assert_int_equal(tcp_of(r)->tcp_flags, MG_TCP_RST | MG_TCP_ACK);
+	assert_int_equal(fx.w.st.drop[MG_DROP_FLOW_FULL], 1);
+	rte_pktmbuf_free(r);
+	/* Established flows still carry data. */
+	input(from_client(41002, MG_TCP_ACK, 1001, 5001, 10));
+	r = sent(port_b);
+	assert_non_null(r);
+	rte_pktmbuf_free(r);
+	for (int i = 0; i < 4; i++)
+		rte_pktmbuf_free(s[i]);
+}
+
+static int
+setup_small(void **state)
+{
+	return setup(state, 1, 4);
+}
+
+static void
+test_arp_request_answered_and_learnt(void **state)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	struct mg_event ev;
+
+	assert_non_null(eth);
+	memset(rte_pktmbuf_mtod(m, void *), 0, 60);
+	eth->dst_addr = (struct rte_ether_addr){ { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	eth->src_addr = client_mac;
+	eth->ether_type = BE16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = BE16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = BE16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = 6;
+	arp->arp_plen = 4;
+	arp->arp_opcode = BE16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = client_mac;
+	arp->arp_data.arp_sip = IP(10, 10, 0, 2);
+	arp->arp_data.arp_tip = IP(10, 10, 0, 1);
+	m->port = port_c;
+	input(m);
+	m = sent(port_c);
+	assert_non_null(m);
+	arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, sizeof(*eth));
+	assert_int_equal(arp->arp_opcode, BE16(RTE_ARP_OP_REPLY));
+	assert_int_equal(arp->arp_data.arp_sip, IP(10, 10, 0, 1));
+	assert_int_equal(arp->arp_data.arp_tip, IP(10, 10, 0, 2));
+	assert_true(rte_is_same_ether_addr(&arp->arp_data.arp_sha, &fx.sh.ports[port_c].mac));
+	rte_pktmbuf_free(m);
+	assert_int_equal(rte_ring_dequeue_elem(fx.sh.events[0], &ev, sizeof(ev)), 0);
+	assert_int_equal(ev.type, MG_EV_ARP);
+	assert_int_equal(ev.ip, IP(10, 10, 0, 2));
+}
+
+static void
+test_icmp_echo_answered(void **state)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint16_t len = sizeof(struct rte_ether_hdr) + 20 + 8 + 16;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, len);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
+
+	memset(eth, 0, len);
+	eth->src_addr = client_mac;
+	rte_eth_macaddr_get(port_c, &eth->dst_addr);
+	eth->ether_type = BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = 0x45;
+	ip->total_length = BE16(20 + 8 + 16);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = IP(10, 10, 0, 2);
+	ip->dst_addr = IP(10, 10, 0, 1);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	ic->icmp_ident = BE16(7);
+	ic->icmp_seq_nb = BE16(1);
+	ic->icmp_cksum = ~rte_raw_cksum(ic, 8 + 16);
+	m->port = port_c;
+	input(m);
+	m = sent(port_c);
+	assert_non_null(m);
+	ip = ip_of(m);
+	ic = (struct rte_icmp_hdr *)(ip + 1);
+	assert_int_equal(ic->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+	assert_int_equal(ip->dst_addr, IP(10, 10, 0, 2));
+	assert_int_equal(rte_raw_cksum(ic, 8 + 16), 0xffff);
+	assert_int_equal(rte_ipv4_cksum(ip), 0); /* over a valid header */
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_malformed_dropped_and_counted(void **state)
+{
+	struct rte_mbuf *m = from_client(40010, MG_TCP_SYN, 1, 0, 0);
+
+	ip_of(m)->hdr_checksum ^= 0x1234;
+	input(m);
+	m = from_client(40011, MG_TCP_SYN | MG_TCP_FIN, 1, 0, 0);
+	input(m);
+	m = from_client(40012, MG_TCP_SYN, 1, 0, 0);
+	rte_pktmbuf_trim(m, 10); /* the IP length claims more than the frame holds */
+	input(m);
+	assert_int_equal(fx.w.st.drop[MG_DROP_IP_CSUM], 1);
+	assert_int_equal(fx.w.st.drop[MG_DROP_TCP_FLAGS], 1);
+	assert_int_equal(fx.w.st.drop[MG_DROP_IP_LEN], 1);
+	assert_int_equal(mg_flow_count(fx.w.ft), 0);
+	assert_null(sent(port_b));
+}
+
+static int
+setup2(void **state)
+{
+	return setup(state, 2, 1024);
+}
+
+static void
+test_two_workers_hand_off_to_owner(void **state)
+{
+	/* Worker 0 of 2: SYNs whose owner is worker 1 go to the ring. */
+	uint32_t mine = 0, handed = 0;
+
+	for (uint16_t p = 42000; p < 42064; p++) {
+		input(from_client(p, MG_TCP_SYN, 1, 0, 0));
+		struct rte_mbuf *s = sent(port_b);
+
+		if (s != NULL) {
+			mine++;
+			/* Replies come back to worker 0: its SNAT ports are even. */
+			assert_int_equal(rte_be_to_cpu_16(tcp_of(s)->src_port) % 2, 0);
+			rte_pktmbuf_free(s);
+		}
+	}
+	handed = rte_ring_count(fx.sh.handoff[0][1]);
+	assert_int_equal(mine + handed, 64);
+	assert_true(mine > 10 && handed > 10);
+	assert_int_equal(fx.w.st.handoff_out, handed);
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(fx.sh.handoff[0][1], (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_syn_is_full_natted_to_an_endpoint, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_and_data_both_ways, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_connect_fails_over_unseen, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_timeout_fails_over, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_every_attempt_fails_client_gets_rst, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_client_syn_retransmission_absorbed, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_unreachable_fails_over, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_close_both_ways_then_expire, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_service_and_stray_segments_dropped, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_full_flow_table_refuses_with_rst_keeps_established, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_request_answered_and_learnt, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_echo_answered, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_dropped_and_counted, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_two_workers_hand_off_to_owner, setup2, teardown),
+	};
+	char name[32];
+
+	mp = mg_test_eal_init("test_proxy");
+	/* Two ring-backed ports: RX ring (unused) and one TX ring per queue. */
+	for (int p = 0; p < 2; p++) {
+		snprintf(name, sizeof(name), "t_rx%d", p);
+		rxr[p] = rte_ring_create(name, 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		for (int q = 0; q < 3; q++) {
+			snprintf(name, sizeof(name), "t_tx%d%d", p, q);
+			txr[p][q] = rte_ring_create(name, 1024, SOCKET_ID_ANY, 0);
+		}
+		snprintf(name, sizeof(name), "net_ring_t%d", p);
+		int id = rte_eth_from_rings(name, &rxr[p], 1, txr[p], 3, SOCKET_ID_ANY);
+
+		struct rte_eth_conf ec = { 0 };
+
+		if (id < 0 || rte_eth_dev_configure((uint16_t)id, 1, 3, &ec) != 0 ||
+		    rte_eth_rx_queue_setup((uint16_t)id, 0, 1024, SOCKET_ID_ANY, NULL, mp) != 0)
+			return 1;
+		for (uint16_t q = 0; q < 3; q++)
+			if (rte_eth_tx_queue_setup((uint16_t)id, q, 1024, SOCKET_ID_ANY, NULL) != 0)
+				return 1;
+		if (rte_eth_dev_start((uint16_t)id) != 0)
+			return 1;
+		if (p == 0)
+			port_c = (uint16_t)id;
+		else
+			port_b = (uint16_t)id;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
