@@ -126,7 +126,7 @@ struct mg_conf_cluster {
 
 struct mg_conf_gateway {
 	char name[MG_NAME_LEN];
-	char cluster[MG_NAME_LEN];       /**< default "cluster.local"... "c1" if unset? see doc */
+	char cluster[MG_NAME_LEN];       /**< spec.cluster; default "local" (objects of this cluster have cluster "") */
 	char segment[MG_NAME_LEN];
 	struct mg_locality locality;     /**< network from spec.network; region/zone/subzone
 					      from spec.locality or from the Node named by spec.nodeName */

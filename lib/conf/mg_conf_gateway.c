@@ -687,9 +687,8 @@ spec_checks(struct mg_conf_obj *o, struct fy_node *spec, struct gw_state *st)
 		}
 		/* No network of its own: a flat network with this cluster. */
 		if (!st->remote_network[i])
-			snprintf(rc->network, sizeof(rc->network), "%s", g->locality.network);
-		snprintf(rc->gateway_locality.network, sizeof(rc->gateway_locality.network), "%s",
-			 rc->network);
+			memcpy(rc->network, g->locality.network, MG_NAME_LEN);
+		memcpy(rc->gateway_locality.network, rc->network, MG_NAME_LEN);
 	}
 	return 0;
 }

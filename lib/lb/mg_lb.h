@@ -48,7 +48,8 @@ struct mg_lb_ep {
 	uint8_t tier;        /**< 0 = best */
 	uint8_t ready;       /**< control-plane readiness */
 	int8_t rank;         /**< locality rank against the gateway (higher = closer) */
-	uint16_t conf_idx;   /**< index into the source configuration's endpoints */
+	uint32_t conf_idx;   /**< index into the configuration's endpoints; UINT32_MAX = none */
+	uint16_t remote;     /**< remote cluster index of an east-west gateway entry; UINT16_MAX = none */
 };
 
 /** One VIP:port of a service. */
@@ -61,12 +62,15 @@ struct mg_lb_svc {
 	uint32_t ep_count;
 	uint32_t tier_first[MG_LB_MAX_TIERS]; /**< offset of each tier within the service */
 	uint32_t tier_count[MG_LB_MAX_TIERS];
-	uint32_t conf_idx;   /**< index into the configuration's services */
+	uint32_t conf_idx;   /**< the configuration's service this VIP belongs to */
+	uint32_t ep_conf_idx; /**< the service whose endpoints and policy it serves */
 	uint16_t svc_port_idx; /**< which of the service's ports */
 	bool passthrough;    /**< forward to the original destination */
 	uint8_t health;      /**< enum mg_lb_health */
 	uint8_t source;      /**< enum mg_lb_source: which setting decided the mode */
 	const struct mg_lb_mode *mode;
+	const char *scope;   /**< service scope in force ("cluster", "global", ...) */
+	bool global;         /**< serves the peers' endpoints too */
 };
 
 /** What mg_lb_build needs to know about the data plane. */
@@ -94,6 +98,9 @@ struct mg_lb_table {
  */
 struct mg_lb_table *mg_lb_build(struct mg_conf *conf, const struct mg_lb_env *env,
 				char *err, size_t errlen);
+
+/** Sort @p svc's endpoints into tiers with cumulative weights (used by the builder). */
+void mg_lb_fill_tiers(struct mg_lb_svc *svc, struct mg_lb_ep *eps);
 
 /** Free a table and its configuration. NULL is fine. */
 void mg_lb_free(struct mg_lb_table *t);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -630,6 +632,192 @@ scenario_40_config_change_rebuilds_candidates(void **state)
 	mg_lb_free(t2);
 }
 
+/* ---- remote clusters, scopes and the global service ----------------------- */
+
+static char tmpdir[64];
+
+static void
+write_file(const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A slice of web in a remote cluster with @p n ready endpoints 10.<net>.0.x. */
+static void
+remote_slice(const char *file, int net, int n)
+{
+	char buf[2048];
+	int k = snprintf(buf, sizeof(buf),
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: web-r\n"
+		"  namespace: demo\n  labels: {kubernetes.io/service-name: web}\n"
+		"addressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints:\n");
+
+	for (int i = 1; i <= n; i++)
+		k += snprintf(buf + k, sizeof(buf) - k, "  - addresses: [10.%d.0.%d]\n", net, i);
+	write_file(file, buf);
+}
+
+static struct mg_lb_table *
+build_remote(const char *mode, const char *scope_annot, const char *local_eps,
+	     const char *remotes, const char *extra)
+{
+	static char buf[16384];
+	char svc_annot[256];
+
+	snprintf(svc_annot, sizeof(svc_annot), "%s", scope_annot ? scope_annot : "");
+	int n = snprintf(buf, sizeof(buf), gw_hdr, gw_node, mode);
+
+	n += snprintf(buf + n, sizeof(buf) - n,
+		"  remoteClusters:\n%s"
+		"---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: demo\n"
+		"  annotations: {%s}\n"
+		"spec:\n  clusterIP: 10.96.0.10\n  ports: [{name: http, port: 80, targetPort: 8080}]\n"
+		"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: web-1\n"
+		"  namespace: demo\n  labels: {kubernetes.io/service-name: web}\n"
+		"addressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints:\n%s\n%s",
+		remotes, svc_annot, local_eps ? local_eps : "  []", extra ? extra : "");
+	/* The remote clusters' list belongs inside the MeshGateway's spec: move
+	 * it before the first document separator. */
+	char *rc = strstr(buf, "  remoteClusters:\n");
+	char *sep = strstr(buf, "---\n");
+
+	assert_true(sep < rc);
+	size_t rc_len = strlen("  remoteClusters:\n") + strlen(remotes);
+	char tmp[4096];
+
+	memcpy(tmp, rc, rc_len);
+	memmove(sep + rc_len, sep, (size_t)(rc - sep));
+	memcpy(sep, tmp, rc_len);
+	return build(buf);
+}
+
+static char *
+remote(const char *name, const char *net, const char *gw, const char *loc, const char *file)
+{
+	static char bufs[4][512];
+	static int i;
+	char *b = bufs[i++ % 4];
+
+	snprintf(b, 512, "    - name: %s\n      network: %s\n%s%s%s      manifests: [%s/%s]\n",
+		 name, net, gw ? "      eastWestGateway: {address: " : "", gw ? gw : "",
+		 gw ? (loc ? loc : "}\n") : "", tmpdir, file);
+	return b;
+}
+
+static void
+scenario_21_prefer_network_fails_over_to_the_remote_gateway(void **state)
+{
+	char rem[1024];
+	struct mg_lb_table *t;
+
+	remote_slice("east.yaml", 60, 3);
+	snprintf(rem, sizeof(rem), "%s", remote("east", "n2", "10.70.0.1, port: 15008",
+		 ", locality: {region: r1, zone: z1}}\n", "east.yaml"));
+	t = build_remote("PreferNetwork", "solo.io/service-scope: global-only",
+			 EP("10.1.0.1", "N1"), rem, NULL);
+	assert_only(t, 1); /* L1 while it exists */
+	assert_int_equal(web(t)->n_tiers, 2);
+	mg_lb_free(t);
+	t = build_remote("PreferNetwork", "solo.io/service-scope: global-only", NULL, rem, NULL);
+	const struct mg_lb_svc *s = web(t);
+	const struct mg_lb_ep *ep = mg_lb_pick(t, s, 1, NULL, 0);
+
+	assert_non_null(ep);
+	assert_int_equal(ep->ip, IP(10, 70, 0, 1));        /* the east-west gateway */
+	assert_int_equal(ep->port, rte_cpu_to_be_16(15008));
+	assert_int_equal(ep->weight, 2);                    /* 3 ready -> 2 */
+	assert_int_equal(s->ep_count, 1);                   /* one entry per (cluster, service) */
+	mg_lb_free(t);
+}
+
+static void
+scenario_22_remote_gateways_ranked_by_their_labels(void **state)
+{
+	char rem[1024];
+	struct mg_lb_table *t;
+	uint32_t hits[256];
+
+	remote_slice("east.yaml", 60, 1);
+	remote_slice("west.yaml", 61, 5);
+	snprintf(rem, sizeof(rem), "%s%s",
+		 remote("east", "n2", "10.70.0.2", ", locality: {region: r1, zone: z1}}\n", "east.yaml"),
+		 remote("west", "n3", "10.70.0.3", ", locality: {region: r2, zone: z4}}\n", "west.yaml"));
+	t = build_remote("PreferSameZone", "solo.io/service-scope: global-only", NULL, rem, NULL);
+	assert_int_equal(pick_many(t, hits, 1000), 0);
+	assert_int_equal(hits[2], 1000); /* GW2 only (rank 2 vs 0) */
+	assert_int_equal(web(t)->ep_count, 2);
+	mg_lb_free(t);
+}
+
+static void
+scenario_24_remote_without_gateway_is_unusable(void **state)
+{
+	char rem[1024];
+	struct mg_lb_table *t;
+
+	remote_slice("far.yaml", 62, 2);
+	snprintf(rem, sizeof(rem), "%s", remote("far", "n3", NULL, NULL, "far.yaml"));
+	t = build_remote("Any", "solo.io/service-scope: global-only", NULL, rem, NULL);
+	assert_no_upstream(t);
+	mg_lb_free(t);
+	/* A flat peer (same network) is used endpoint by endpoint. */
+	snprintf(rem, sizeof(rem), "%s", remote("flat", "n1", NULL, NULL, "far.yaml"));
+	t = build_remote("Any", "solo.io/service-scope: global-only", NULL, rem, NULL);
+	assert_int_equal(web(t)->ep_count, 2);
+	assert_int_equal(t->eps[web(t)->ep_first].ip, IP(10, 62, 0, 1));
+	mg_lb_free(t);
+}
+
+static void
+scenario_26_service_scope_filters_before_ranking(void **state)
+{
+	char rem[1024];
+	struct mg_lb_table *t;
+	const char *global_se =
+		"---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\n"
+		"metadata: {name: autogen.demo.web, namespace: demo}\n"
+		"spec:\n  hosts: [web.demo.mesh.internal]\n  addresses: [10.97.0.10]\n"
+		"  ports: [{number: 80, name: http}]\n  resolution: STATIC\n";
+
+	remote_slice("c2.yaml", 63, 2);
+	snprintf(rem, sizeof(rem), "%s", remote("c2", "n1", NULL, NULL, "c2.yaml"));
+	/* scope=cluster (none): the VIP serves c1 only; no global VIP is served. */
+	t = build_remote("Any", NULL, EP("10.1.0.1", "N1"), rem, global_se);
+	assert_int_equal(web(t)->ep_count, 1);
+	assert_false(web(t)->global);
+	const struct mg_lb_svc *g = mg_lb_lookup(t, IP(10, 97, 0, 10), rte_cpu_to_be_16(80));
+
+	assert_non_null(g);
+	assert_int_equal(g->ep_count, 1);
+	mg_lb_free(t);
+	/* scope=global: the service VIP stays local, the global VIP has c2 too. */
+	t = build_remote("Any", "solo.io/service-scope: global", EP("10.1.0.1", "N1"), rem,
+			 global_se);
+	assert_int_equal(web(t)->ep_count, 1);
+	g = mg_lb_lookup(t, IP(10, 97, 0, 10), rte_cpu_to_be_16(80));
+	assert_non_null(g);
+	assert_int_equal(g->ep_count, 3);
+	assert_string_equal(g->scope, "global");
+	mg_lb_free(t);
+	/* service-takeover: the ordinary VIP gets the global set too. */
+	t = build_remote("Any", "solo.io/service-scope: global, solo.io/service-takeover: \"true\"",
+			 EP("10.1.0.1", "N1"), rem, NULL);
+	assert_int_equal(web(t)->ep_count, 3);
+	mg_lb_free(t);
+	/* segment: only peers of the gateway's segment (the gateway has none; c2 neither). */
+	t = build_remote("Any", "solo.io/service-scope: segment, solo.io/service-takeover: \"true\"",
+			 EP("10.1.0.1", "N1"), rem, NULL);
+	assert_int_equal(web(t)->ep_count, 3);
+	mg_lb_free(t);
+}
+
 int
 main(void)
 {
@@ -661,8 +849,15 @@ main(void)
 		cmocka_unit_test(scenario_23_local_beats_remote_regardless_of_locality),
 		cmocka_unit_test(scenario_39_control_plane_unhealthy_removed),
 		cmocka_unit_test(scenario_40_config_change_rebuilds_candidates),
+		cmocka_unit_test(scenario_21_prefer_network_fails_over_to_the_remote_gateway),
+		cmocka_unit_test(scenario_22_remote_gateways_ranked_by_their_labels),
+		cmocka_unit_test(scenario_24_remote_without_gateway_is_unusable),
+		cmocka_unit_test(scenario_26_service_scope_filters_before_ranking),
 	};
 
 	mg_test_eal_init("test_lb");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mg_test_lb_XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
