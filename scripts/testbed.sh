@@ -329,6 +329,7 @@ cmd_down() {
 }
 
 # ---------------------------------------------------------------- attach
+tap_up() { ip -o link show dev "$1" 2>/dev/null | grep -qE '<([^>]*,)?UP[,>]'; }
 cmd_attach() {
 	topo >/dev/null
 	local -a taps=("${TAPS[@]+"${TAPS[@]}"}")
@@ -340,14 +341,22 @@ cmd_attach() {
 		if nsx "$SW" ip link show dev "$ifc" >/dev/null 2>&1; then
 			:   # already moved
 		else
+			# The DPDK process brings the interface UP when it starts the port
+			# (by name, in the root namespace): move it only after that.
 			for ((t = 0; t < TIMEOUT * 10; t++)); do
-				ip link show dev "$ifc" >/dev/null 2>&1 && break
+				tap_up "$ifc" && break
 				sleep 0.1
 			done
-			ip link show dev "$ifc" >/dev/null 2>&1 || die "TAP interface $ifc did not appear within ${TIMEOUT}s (is meshgate running?)"
+			tap_up "$ifc" || die "TAP interface $ifc did not appear (UP) within ${TIMEOUT}s (is meshgate running?)"
+			sleep 0.2
 			ip link set dev "$ifc" netns "$SW"
 		fi
 		nsx "$SW" sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1" >/dev/null 2>&1 || true
+		# The kernel side of a TAP carries the DPDK port's own MAC; a bridge
+		# would take frames sent to that MAC as its own and never forward them
+		# to the port. Give the kernel side another (locally administered) MAC.
+		nsx "$SW" ip link set dev "$ifc" address \
+			"$(printf '02:6d:67:%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))"
 		nsx "$SW" ip link set dev "$ifc" master "br-$lan" up
 		log "attached $ifc to LAN $lan (br-$lan in $SW)"
 	done

@@ -5,10 +5,12 @@
  * queues, rings and flow tables, the RCU state and the defer queue that
  * frees old table generations.
  *
- * Queue plan, per port: RX queue w and TX queue w belong to worker w; TX
- * queue n_workers belongs to the control thread (ARP requests). A port that
- * offers fewer RX queues than workers is polled by the first workers only;
- * hand-off rings bring each packet to its owner anyway.
+ * Queue plan, per port: RX queue q is polled by worker q % n_workers, TX
+ * queue w belongs to worker w, and TX queue n_workers to the control thread
+ * (ARP requests). A port that offers fewer RX queues than workers is polled
+ * by the first workers only, one that insists on as many RX as TX queues
+ * (net_tap) has its extra RX queue polled by worker 0; hand-off rings bring
+ * each packet to its owner anyway.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -99,6 +101,12 @@ port_setup(struct mg_gw *gw, struct mg_gw_port *p, const struct mg_conf_port *cp
 		pc.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
 		pc.rx_adv_conf.rss_conf.rss_hf = 0;
 		p->rss = false;
+		rc = rte_eth_dev_configure(p->port_id, nrx, ntx, &pc);
+	}
+	if (rc < 0 && nrx != ntx && ntx <= info.max_rx_queues) {
+		/* Some drivers (net_tap) want as many RX queues as TX queues:
+		 * the extra RX queues are polled by the workers too (q % n). */
+		nrx = ntx;
 		rc = rte_eth_dev_configure(p->port_id, nrx, ntx, &pc);
 	}
 	if (rc < 0) {

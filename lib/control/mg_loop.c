@@ -36,14 +36,14 @@ mg_gw_worker_loop(void *arg)
 		if (likely(gw->running)) {
 			for (uint16_t p = 0; p < gw->n_ports; p++) {
 				const struct mg_gw_port *gp = &gw->ports[p];
-				uint16_t n;
 
-				if (w->id >= gp->n_rxq)
-					continue;
-				n = rte_eth_rx_burst(gp->port_id, w->id, pkts, MG_BURST);
-				if (n) {
-					mg_proxy_input(w, pkts, n, false);
-					work += n;
+				for (uint16_t q = w->id; q < gp->n_rxq; q += sh->n_workers) {
+					uint16_t n = rte_eth_rx_burst(gp->port_id, q, pkts, MG_BURST);
+
+					if (n) {
+						mg_proxy_input(w, pkts, n, false);
+						work += n;
+					}
 				}
 			}
 		}
