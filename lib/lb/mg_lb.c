@@ -90,6 +90,23 @@ was_tried(uint32_t id, const uint32_t *tried, uint32_t n_tried)
 	return false;
 }
 
+static inline uint32_t
+tier_search(const struct mg_lb_ep *tier, uint32_t n, uint32_t total, uint32_t rnd)
+{
+	uint32_t target = (uint32_t)(((uint64_t)rnd * total) >> 32);
+	uint32_t lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (tier[mid].cum > target)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
 const struct mg_lb_ep *
 mg_lb_pick(const struct mg_lb_table *t, const struct mg_lb_svc *s, uint32_t rnd,
 	   const uint32_t *tried, uint32_t n_tried)
@@ -103,22 +120,17 @@ mg_lb_pick(const struct mg_lb_table *t, const struct mg_lb_svc *s, uint32_t rnd,
 
 		if (total == 0)
 			continue;
-		if (n_tried == 0) {
-			/* Common case: one binary search over cumulative weights. */
-			uint32_t target = (uint32_t)(((uint64_t)rnd * total) >> 32);
-			uint32_t lo = 0, hi = n - 1;
+		/* One binary search over cumulative weights; on a retry, draw again
+		 * while the draw lands on an endpoint already tried (few draws when
+		 * the tier is large, and a small tier makes the pass below cheap). */
+		for (uint32_t draw = 0; draw < 4; draw++) {
+			const struct mg_lb_ep *ep = &tier[tier_search(tier, n, total, rnd)];
 
-			while (lo < hi) {
-				uint32_t mid = (lo + hi) / 2;
-
-				if (tier[mid].cum > target)
-					hi = mid;
-				else
-					lo = mid + 1;
-			}
-			return &tier[lo];
+			if (!was_tried(ep->id, tried, n_tried))
+				return ep;
+			rnd = rnd * 2654435761u + 0x9e3779b9u;
 		}
-		/* Retry: weights of the endpoints not tried yet. */
+		/* The tried endpoints hold most of this tier: weigh the others. */
 		uint32_t left = 0;
 
 		for (uint32_t i = 0; i < n; i++)

@@ -17,7 +17,8 @@
  * carries a cumulative weight array, so a weighted random pick in the best
  * tier that has an eligible endpoint is one binary search: O(log n), no
  * allocation. On a connect retry the endpoints already tried are excluded
- * by a linear pass over that tier (retries are rare and tiers small).
+ * by drawing again (a few binary searches), and by one linear pass over the
+ * tier only when the endpoints tried hold most of its weight.
  */
 
 #include <stdint.h>
