@@ -40,6 +40,10 @@ mg_gw_worker_loop(void *arg)
 				for (uint16_t q = w->id; q < gp->n_rxq; q += sh->n_workers) {
 					uint16_t n = rte_eth_rx_burst(gp->port_id, q, pkts, MG_BURST);
 
+					/* The packet path indexes per-port state by
+					 * m->port: never trust a PMD to have set it. */
+					for (uint16_t i = 0; i < n; i++)
+						pkts[i]->port = gp->port_id;
 					if (n) {
 						mg_proxy_input(w, pkts, n, false);
 						work += n;
