@@ -64,10 +64,10 @@ mg_lb_free(struct mg_lb_table *t)
 	if (t == NULL)
 		return;
 	rte_hash_free(t->vips);
-	rte_free(t->eps);
-	rte_free(t->svcs);
+	mg_lb_mfree(t->eps);
+	mg_lb_mfree(t->svcs);
 	mg_conf_free(t->conf);
-	rte_free(t);
+	mg_lb_mfree(t);
 }
 
 const struct mg_lb_svc *

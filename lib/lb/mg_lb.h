@@ -24,6 +24,9 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
+
+#include <rte_malloc.h>
 
 #include "mg_conf.h"
 #include "mg_lb_mode.h"
@@ -99,6 +102,19 @@ struct mg_lb_table {
  */
 struct mg_lb_table *mg_lb_build(struct mg_conf *conf, const struct mg_lb_env *env,
 				char *err, size_t errlen);
+
+/*
+ * Table memory. Under the sanitizers (-Dsanitize=true) tables come from the
+ * C heap, so AddressSanitizer sees a worker touching a freed generation;
+ * otherwise from DPDK's allocator, on the caller's NUMA socket.
+ */
+#ifdef MG_SANITIZE
+#define mg_lb_zalloc(name, size) calloc(1, (size))
+#define mg_lb_mfree(p) free(p)
+#else
+#define mg_lb_zalloc(name, size) rte_zmalloc((name), (size), RTE_CACHE_LINE_SIZE)
+#define mg_lb_mfree(p) rte_free(p)
+#endif
 
 /** Sort @p svc's endpoints into tiers with cumulative weights (used by the builder). */
 void mg_lb_fill_tiers(struct mg_lb_svc *svc, struct mg_lb_ep *eps);

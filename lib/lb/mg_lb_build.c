@@ -368,13 +368,13 @@ mg_lb_build(struct mg_conf *conf, const struct mg_lb_env *env, char *err, size_t
 		max_svcs += conf->services[i].n_vips * conf->services[i].n_ports;
 	per_svc = conf->n_endpoints + conf->gw.n_remotes + 1;
 	max_eps = max_svcs * per_svc;
-	t = rte_zmalloc("mg_lb_table", sizeof(*t), RTE_CACHE_LINE_SIZE);
+	t = mg_lb_zalloc("mg_lb_table", sizeof(*t));
 	if (t == NULL)
 		goto nomem;
 	b.t = t;
 	t->generation = env->generation;
-	t->svcs = rte_zmalloc("mg_lb_svcs", sizeof(*t->svcs) * (max_svcs + 1), RTE_CACHE_LINE_SIZE);
-	t->eps = rte_zmalloc("mg_lb_eps", sizeof(*t->eps) * (max_eps + 1), RTE_CACHE_LINE_SIZE);
+	t->svcs = mg_lb_zalloc("mg_lb_svcs", sizeof(*t->svcs) * (max_svcs + 1));
+	t->eps = mg_lb_zalloc("mg_lb_eps", sizeof(*t->eps) * (max_eps + 1));
 	snprintf(name, sizeof(name), "mg_vip_%" PRIu64, env->generation);
 	struct rte_hash_parameters hp = {
 		.name = name,
