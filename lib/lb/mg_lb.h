@@ -47,11 +47,13 @@ struct mg_lb_ep {
 	uint16_t port_id;    /**< DPDK port toward it */
 	uint16_t snat_idx;   /**< full-NAT source address to use */
 	uint32_t id;         /**< stable identity across generations (its IP) */
-	uint32_t weight;     /**< effective weight (capacity x health score) */
+	uint32_t weight;     /**< effective weight: 100 x capacity x health factor; 0 = not eligible */
+	uint32_t capacity;   /**< configured weight (capacity) */
 	uint32_t cum;        /**< cumulative weight within its tier, inclusive */
 	uint8_t tier;        /**< 0 = best */
 	uint8_t ready;       /**< control-plane readiness */
 	int8_t rank;         /**< locality rank against the gateway (higher = closer) */
+	uint8_t state;       /**< enum mg_lb_ep_state */
 	uint32_t conf_idx;   /**< index into the configuration's endpoints; UINT32_MAX = none */
 	uint16_t remote;     /**< remote cluster index of an east-west gateway entry; UINT16_MAX = none */
 };
@@ -75,13 +77,27 @@ struct mg_lb_svc {
 	const struct mg_lb_mode *mode;
 	const char *scope;   /**< service scope in force ("cluster", "global", ...) */
 	bool global;         /**< serves the peers' endpoints too */
+	bool dazed;          /**< every candidate ejected: selection ignores ejection */
 };
 
 /** What mg_lb_build needs to know about the data plane. */
+/** Health of an endpoint as the outlier detector sees it. */
+enum mg_lb_ep_state {
+	MG_LB_EP_OK = 0,    /**< eligible */
+	MG_LB_EP_EJECTED,   /**< ejected: weight 0 (unless the whole service is dazed) */
+	MG_LB_EP_AT_LIMIT,  /**< circuit breaker: at maxConnections/maxPendingConnects */
+	MG_LB_EP_DAZED,     /**< ejected, but selectable because every candidate is */
+};
+
 struct mg_lb_env {
 	/** Route @p ip: egress port, neighbour index and SNAT index; 0 or -errno. */
 	int (*resolve)(void *ctx, uint32_t ip, uint16_t *port_id, uint16_t *nh,
 		       uint16_t *snat_idx);
+	/**
+	 * Optional: the state of endpoint @p id and its weight factor in
+	 * thousandths (1000 = full weight). NULL = every endpoint healthy.
+	 */
+	enum mg_lb_ep_state (*health)(void *ctx, uint32_t id, uint32_t *factor_permille);
 	void *ctx;
 	uint64_t generation;
 };

@@ -237,6 +237,50 @@ add_peers(struct build *b, struct mg_lb_svc *svc, const struct mg_conf_service *
 }
 
 /*
+ * Outlier state (semantics.md 3.3, decisions 7-8): an ejected endpoint or one
+ * at its circuit-breaker limit keeps its place and rank but weighs nothing,
+ * so a tier of only such endpoints is skipped and traffic fails over to the
+ * next tier. When every candidate is ejected the service is dazed: the
+ * ejected ones keep their weights (ranking and STRICT filtering unchanged).
+ */
+static void
+apply_health(struct build *b, struct mg_lb_svc *svc)
+{
+	struct mg_lb_ep *eps = &b->t->eps[svc->ep_first];
+	uint32_t eligible = 0, ejected = 0;
+
+	for (uint32_t i = 0; i < svc->ep_count; i++) {
+		struct mg_lb_ep *ep = &eps[i];
+		uint32_t factor = 1000;
+
+		ep->capacity = ep->weight;
+		ep->state = b->env->health ? (uint8_t)b->env->health(b->env->ctx, ep->id, &factor) :
+					     MG_LB_EP_OK;
+		if (ep->state == MG_LB_EP_OK) {
+			if (ep->weight > 0) {
+				/* 100 weight units per unit of capacity, so a health
+				 * factor in thousandths keeps its resolution. */
+				uint64_t w = (uint64_t)ep->weight * factor / 10;
+
+				ep->weight = w ? (uint32_t)RTE_MIN(w, UINT32_C(1) << 24) : 1;
+				eligible++;
+			}
+		} else {
+			ejected += ep->state == MG_LB_EP_EJECTED;
+			ep->weight = 0;
+		}
+	}
+	if (eligible == 0 && ejected > 0) {
+		svc->dazed = true;
+		for (uint32_t i = 0; i < svc->ep_count; i++)
+			if (eps[i].state == MG_LB_EP_EJECTED) {
+				eps[i].state = MG_LB_EP_DAZED;
+				eps[i].weight = eps[i].capacity * 100;
+			}
+	}
+}
+
+/*
  * Serve @p s (its endpoints, its policy) at @p vip for every TCP port;
  * @p wide: with the peers' endpoints too. @p as: the service the VIP belongs
  * to (the service itself, or its mesh.internal ServiceEntry), for messages
@@ -293,6 +337,7 @@ add_vip(struct build *b, const struct mg_conf_service *s, uint32_t si, uint32_t 
 				return -1;
 		}
 		svc->ep_count = t->n_eps - svc->ep_first;
+		apply_health(b, svc);
 		mg_lb_fill_tiers(svc, &t->eps[svc->ep_first]);
 		if (rte_hash_add_key_data(t->vips, &key, (void *)(uintptr_t)t->n_svcs) < 0) {
 			snprintf(b->err, b->errlen, "%s: too many service ports", b->conf->path);

@@ -732,7 +732,7 @@ scenario_21_prefer_network_fails_over_to_the_remote_gateway(void **state)
 	assert_non_null(ep);
 	assert_int_equal(ep->ip, IP(10, 70, 0, 1));        /* the east-west gateway */
 	assert_int_equal(ep->port, rte_cpu_to_be_16(15008));
-	assert_int_equal(ep->weight, 2);                    /* 3 ready -> 2 */
+	assert_int_equal(ep->capacity, 2);                  /* 3 ready -> 2 */
 	assert_int_equal(s->ep_count, 1);                   /* one entry per (cluster, service) */
 	mg_lb_free(t);
 }
@@ -818,6 +818,125 @@ scenario_26_service_scope_filters_before_ranking(void **state)
 	mg_lb_free(t);
 }
 
+/* ---- outlier state in the tables (scenarios 28, 34, 35; decision 8) ------- */
+
+static uint32_t ejected_ips[4], at_limit_ip;
+static uint32_t half_ip; /* weight factor 0.25 */
+
+static enum mg_lb_ep_state
+health(void *ctx, uint32_t id, uint32_t *factor)
+{
+	for (int i = 0; i < 4; i++)
+		if (ejected_ips[i] == id)
+			return MG_LB_EP_EJECTED;
+	if (id == at_limit_ip)
+		return MG_LB_EP_AT_LIMIT;
+	if (id == half_ip)
+		*factor = 250;
+	return MG_LB_EP_OK;
+}
+
+static struct mg_lb_table *
+build_health(const char *yaml)
+{
+	char err[512];
+	static uint64_t gen = 5000;
+	struct mg_conf *c = mg_conf_load_string(yaml, strlen(yaml), "h.yaml", NULL, err, sizeof(err));
+	struct mg_lb_env env = { .resolve = resolve, .health = health, .generation = ++gen };
+	struct mg_lb_table *t;
+
+	if (c == NULL)
+		fail_msg("config: %s", err);
+	t = mg_lb_build(c, &env, err, sizeof(err));
+	if (t == NULL)
+		fail_msg("table: %s", err);
+	return t;
+}
+
+static void
+scenario_28_ejection_feeds_tier_failover(void **state)
+{
+	const char *y = scenario("Any", "  trafficDistribution: PreferSameZone", NULL, NULL,
+				 EP("10.1.0.1", "N1") EP("10.1.0.2", "NZ2"), NULL);
+	struct mg_lb_table *t;
+
+	memset(ejected_ips, 0, sizeof(ejected_ips));
+	ejected_ips[0] = IP(10, 1, 0, 1);
+	t = build_health(y);
+	assert_only(t, 2);                 /* A ejected: zone failover to B */
+	assert_false(web(t)->dazed);
+	mg_lb_free(t);
+	ejected_ips[0] = 0;                /* A re-admitted: back to A only */
+	t = build_health(y);
+	assert_only(t, 1);
+	mg_lb_free(t);
+}
+
+static void
+scenario_34_dazed_when_everything_is_ejected(void **state)
+{
+	const char *y = scenario("Any", "  trafficDistribution: PreferSameZone", NULL, NULL,
+				 EP("10.1.0.1", "N1") EP("10.1.0.2", "NZ2"), NULL);
+	struct mg_lb_table *t;
+
+	memset(ejected_ips, 0, sizeof(ejected_ips));
+	ejected_ips[0] = IP(10, 1, 0, 1);
+	ejected_ips[1] = IP(10, 1, 0, 2);
+	t = build_health(y);
+	assert_true(web(t)->dazed);
+	assert_only(t, 1);                 /* normal tier order over all: A only */
+	mg_lb_free(t);
+	memset(ejected_ips, 0, sizeof(ejected_ips));
+}
+
+static void
+scenario_35_dazed_keeps_strict_filter(void **state)
+{
+	const char *y = scenario("Any", "  internalTrafficPolicy: Local", NULL, NULL,
+				 EP("10.1.0.1", "N1") EP("10.1.0.2", "N2"), NULL);
+	struct mg_lb_table *t;
+
+	memset(ejected_ips, 0, sizeof(ejected_ips));
+	ejected_ips[0] = IP(10, 1, 0, 1);
+	t = build_health(y);
+	assert_true(web(t)->dazed);
+	assert_only(t, 1);                 /* P, never the other node's Q */
+	mg_lb_free(t);
+	memset(ejected_ips, 0, sizeof(ejected_ips));
+}
+
+static void
+circuit_breaker_at_limit_is_passed_over(void **state)
+{
+	const char *y = scenario("Any", NULL, NULL, NULL,
+				 EP("10.1.0.1", "N1") EP("10.1.0.2", "N1"), NULL);
+	struct mg_lb_table *t;
+
+	at_limit_ip = IP(10, 1, 0, 1);
+	t = build_health(y);
+	assert_only(t, 2);
+	assert_false(web(t)->dazed);
+	mg_lb_free(t);
+	at_limit_ip = 0;
+}
+
+static void
+ewma_factor_scales_weight(void **state)
+{
+	const char *y = scenario("Any", NULL, NULL, NULL,
+				 EP("10.1.0.1", "N1") EP("10.1.0.2", "N1"), NULL);
+	struct mg_lb_table *t;
+	uint32_t hits[256];
+
+	half_ip = IP(10, 1, 0, 1);
+	t = build_health(y);
+	assert_int_equal(pick_many(t, hits, 4000), 0);
+	/* weights 1000 x 0.25 : 1000 -> 20 % +- 3 sigma (sigma = 25.3) */
+	assert_in_range(hits[1], 800 - 76, 800 + 76);
+	mg_lb_free(t);
+	half_ip = 0;
+}
+
 int
 main(void)
 {
@@ -853,6 +972,11 @@ main(void)
 		cmocka_unit_test(scenario_22_remote_gateways_ranked_by_their_labels),
 		cmocka_unit_test(scenario_24_remote_without_gateway_is_unusable),
 		cmocka_unit_test(scenario_26_service_scope_filters_before_ranking),
+		cmocka_unit_test(scenario_28_ejection_feeds_tier_failover),
+		cmocka_unit_test(scenario_34_dazed_when_everything_is_ejected),
+		cmocka_unit_test(scenario_35_dazed_keeps_strict_filter),
+		cmocka_unit_test(circuit_breaker_at_limit_is_passed_over),
+		cmocka_unit_test(ewma_factor_scales_weight),
 	};
 
 	mg_test_eal_init("test_lb");
