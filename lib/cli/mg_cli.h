@@ -42,6 +42,9 @@ int mg_telemetry_register(struct mg_gw *gw);
 /** True once a `quit` command was entered (the application then stops). */
 bool mg_cli_quit_requested(void);
 
+/** Ask a running mg_cli_interact() to return (from a signal handler). */
+void mg_cli_request_quit(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -66,6 +66,7 @@ enum mg_event_type {
 	MG_EV_RESET,            /**< endpoint reset an established flow */
 	MG_EV_CLOSED,           /**< a flow to the endpoint ended */
 	MG_EV_ARP,              /**< ARP seen: ip, DPDK port, mac */
+	MG_EV_CONNECT_START,    /**< a SYN left for the endpoint (pending connect) */
 };
 
 struct mg_event {

@@ -193,6 +193,7 @@ connect_next(struct mg_worker *w, uint32_t idx)
 		f->state = MG_TCP_SYN_SENT;
 		mg_flow_timer_set(w->ft, idx, MG_TCP_SYN_SENT, deadline(w, MG_TCP_SYN_SENT));
 		mg_tx(w, f->ep_port_id, m);
+		mg_event(w, MG_EV_CONNECT_START, f->ep_ip, f->ep_port, 0);
 		return;
 	}
 	if (unresolved && !(f->flags & MG_FLOW_F_SYN_SENT)) {
