@@ -67,6 +67,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
 
+    def end_headers(self):
+        # say so when the connection closes after this response (HTTP/1.1
+        # clients such as wrk otherwise expect keep-alive and count an error)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        super().end_headers()
+
     def _send(self, code, body, ctype="text/plain", extra=None):
         self.send_response(code)
         self.send_header("Content-Type", ctype)

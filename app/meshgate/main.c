@@ -52,6 +52,7 @@ on_signal(int sig)
 		return;
 	}
 	quit_signal = 1;
+	mg_cli_request_quit(); /* ends an interactive CLI */
 }
 
 static void
