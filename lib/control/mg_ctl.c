@@ -229,7 +229,12 @@ mg_gw_load(struct mg_gw *gw, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-/* Send an ARP request for @p ip out of DPDK port @p port_id (control TX queue). */
+/*
+ * Send an ARP request for @p ip out of DPDK port @p port_id (control TX
+ * queue). Asking for one's own address is a gratuitous ARP: neighbours that
+ * still hold an older MAC for it (a restarted gateway, a replaced NIC)
+ * update their caches at once instead of probing a dead address for seconds.
+ */
 static void
 arp_ask(void *ctx, uint32_t ip, uint16_t port_id)
 {
@@ -304,10 +309,25 @@ events_drain(struct mg_gw *gw, uint64_t now)
 	}
 }
 
+/* Announce every address of every port (gratuitous ARP). */
+static void
+garp_all(struct mg_gw *gw)
+{
+	for (uint16_t i = 0; i < gw->n_ports; i++) {
+		uint16_t id = gw->ports[i].port_id;
+
+		arp_ask(gw, gw->sh.ports[id].ip, id);
+	}
+}
+
+#define MG_GARP_PERIOD_MS 500
+#define MG_GARP_FOR_MS 10000
+
 void *
 mg_gw_control_loop(void *arg)
 {
 	struct mg_gw *gw = arg;
+	uint64_t started = now_ms(), last_garp = 0;
 	uint64_t last_age = 0;
 	char err[MG_CONF_ERR_LEN];
 
@@ -322,9 +342,15 @@ mg_gw_control_loop(void *arg)
 			load_locked(gw, NULL, err, sizeof(err));
 		}
 		events_drain(gw, now);
+		/* Just started: announce our MACs a few times (ports may be
+		 * attached to their network a moment after meshgate starts). */
+		if (now - started < MG_GARP_FOR_MS && now - last_garp >= MG_GARP_PERIOD_MS) {
+			last_garp = now;
+			garp_all(gw);
+		}
 		if (now - last_age >= 100) {
 			last_age = now;
-			mg_neigh_age(gw->sh.neigh, now, 300, arp_ask, gw);
+			mg_neigh_age(gw->sh.neigh, now, 100, arp_ask, gw);
 		}
 		if (gw->pending && rte_rcu_qsbr_check(gw->rcu, gw->pending_token, false) == 1) {
 			uint64_t us = (rte_get_tsc_cycles() - gw->pending_tsc) /
