@@ -208,6 +208,64 @@ connect_next(struct mg_worker *w, uint32_t idx)
 	fail_client(w, idx);
 }
 
+/* Turn the endpoint's stray ACK @p m into our RST (seq = its ACK), in place. */
+static void
+rst_to_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_flow *f)
+{
+	struct mg_pkt_info pi;
+	struct rte_ether_hdr *eth = mg_pkt_eth(m);
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+
+	if (mg_pkt_parse(m, &pi) != MG_PKT_TCP) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ip = mg_pkt_ip(m, &pi);
+	th = mg_pkt_tcp(m, &pi);
+	eth->dst_addr = f->ep_mac;
+	eth->src_addr = w->sh->ports[f->ep_port_id].mac;
+	ip->src_addr = f->snat_ip;
+	ip->dst_addr = f->ep_ip;
+	ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*th));
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->src_port = f->snat_port;
+	th->dst_port = f->ep_port;
+	th->sent_seq = th->recv_ack;
+	th->recv_ack = 0;
+	th->tcp_flags = MG_TCP_RST;
+	th->data_off = (sizeof(*th) / 4) << 4;
+	th->rx_win = 0;
+	th->tcp_urp = 0;
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - (pi.l4_off + sizeof(*th)));
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	mg_tx(w, f->ep_port_id, m);
+}
+
+/* Send the kept SYN to the flow's current endpoint again (no new attempt). */
+static void
+resend_syn(struct mg_worker *w, uint32_t idx)
+{
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+	struct mg_flow_cold *c = mg_flow_cold_get(w->ft, idx);
+	struct rte_mbuf *m = rte_pktmbuf_copy(c->syn, w->mp, 0, UINT32_MAX);
+	struct mg_pkt_info pi;
+
+	if (m == NULL || mg_pkt_parse(m, &pi) != MG_PKT_TCP) {
+		rte_pktmbuf_free(m);
+		w->st.drop[MG_DROP_NOMBUF]++;
+		return; /* the connect timeout takes over */
+	}
+	mg_pkt_eth(m)->src_addr = w->sh->ports[f->ep_port_id].mac;
+	mg_pkt_eth(m)->dst_addr = f->ep_mac;
+	mg_pkt_nat_tcp(mg_pkt_ip(m, &pi), mg_pkt_tcp(m, &pi), f->snat_ip, f->snat_port,
+		       f->ep_ip, f->ep_port);
+	mg_tx(w, f->ep_port_id, m);
+}
+
 /* The endpoint refused or could not be reached: report, then try the next. */
 static void
 connect_failed(struct mg_worker *w, uint32_t idx, uint8_t ev)
@@ -339,6 +397,14 @@ from_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info 
 			w->st.connect_refused++;
 			rte_pktmbuf_free(m);
 			connect_failed(w, idx, MG_EV_CONNECT_REFUSED);
+			return;
+		} else if (flags & MG_TCP_ACK) {
+			/* An ACK to our SYN: the endpoint still holds this 4-tuple
+			 * from an older connection (TIME_WAIT). Answer as a TCP
+			 * client does (RFC 793: RST with seq = its ACK), which
+			 * clears it, and send the SYN again. */
+			rst_to_endpoint(w, m, f);
+			resend_syn(w, idx);
 			return;
 		} else {
 			mg_drop(w, m, MG_DROP_FLOW_STATE);

@@ -3,15 +3,17 @@
  * Worker set-up and the full-NAT source port pools.
  *
  * Each worker owns the ports p of [min, max] with p % n_workers == its index,
- * for every SNAT address, in a FIFO: a released port goes to the back, so it
- * is reused as late as possible and an endpoint still holding the old
- * connection in TIME_WAIT rarely sees the same 4-tuple again.
+ * for every SNAT address, in a FIFO starting at a random place: a released
+ * port goes to the back, so it is reused as late as possible and an endpoint
+ * still holding the old connection in TIME_WAIT rarely sees the same 4-tuple
+ * again (when it does, mg_proxy_tcp.c clears it as a TCP client would).
  */
 #include <errno.h>
 #include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include "mg_proxy_priv.h"
 
@@ -66,7 +68,10 @@ mg_worker_init(struct mg_worker *w, struct mg_proxy_shared *sh, uint16_t id,
 				p->ports[cap++] = rte_cpu_to_be_16((uint16_t)port);
 		p->cap = cap;
 		p->count = cap;
-		p->head = 0;
+		/* Start anywhere, as kernels do with ephemeral ports: a restarted
+		 * gateway does not reuse the 4-tuples its predecessor left in
+		 * TIME_WAIT on the endpoints. */
+		p->head = cap ? (uint32_t)(rte_rand() % cap) : 0;
 	}
 	return 0;
 }

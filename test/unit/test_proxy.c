@@ -665,6 +665,30 @@ test_two_workers_hand_off_to_owner(void **state)
 		rte_pktmbuf_free(m);
 }
 
+static void
+test_endpoint_time_wait_ack_is_cleared(void **state)
+{
+	/* The endpoint answers our SYN with a bare ACK (old 4-tuple in TIME_WAIT):
+	 * we send a RST with seq = its ACK, then the SYN again, to the same endpoint. */
+	struct rte_mbuf *s = open_syn(40020), *r, *s2;
+
+	input(reply_from(s, MG_TCP_ACK, 9000, 123456, 0));
+	r = sent(port_b);
+	s2 = sent(port_b);
+	assert_non_null(r);
+	assert_non_null(s2);
+	assert_int_equal(tcp_of(r)->tcp_flags, MG_TCP_RST);
+	assert_int_equal(rte_be_to_cpu_32(tcp_of(r)->sent_seq), 123456);
+	assert_int_equal(ip_of(r)->dst_addr, ip_of(s)->dst_addr);
+	assert_int_equal(tcp_of(r)->src_port, tcp_of(s)->src_port);
+	assert_int_equal(tcp_of(s2)->tcp_flags, MG_TCP_SYN);
+	assert_int_equal(ip_of(s2)->dst_addr, ip_of(s)->dst_addr);
+	assert_null(sent(port_c));
+	rte_pktmbuf_free(r);
+	rte_pktmbuf_free(s2);
+	rte_pktmbuf_free(s);
+}
+
 int
 main(void)
 {
@@ -675,6 +699,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_connect_timeout_fails_over, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_every_attempt_fails_client_gets_rst, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_client_syn_retransmission_absorbed, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_endpoint_time_wait_ack_is_cleared, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_unreachable_fails_over, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_close_both_ways_then_expire, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_service_and_stray_segments_dropped, setup1, teardown),
