@@ -35,6 +35,7 @@
 struct app_opts {
 	const char *config;
 	const char *cmdline_file;
+	const char *cli_socket;
 	bool interactive;
 	bool check_only;
 	uint32_t stats_period;
@@ -66,6 +67,7 @@ usage(const char *prog)
 	       "      --stats-period N     print port and lcore counters every N seconds\n"
 	       "      --idle-sleep US      idle workers sleep US microseconds (shared cores)\n"
 	       "      --drivers-conf DIR   directory of port profiles (default %s)\n"
+	       "      --cli-socket PATH    serve the CLI on a Unix socket (mode 0600)\n"
 	       "      --check-config       load and check the configuration, then exit\n"
 	       "  -h, --help               this text\n",
 	       prog, MG_DRIVERS_CONF_DIR[0] ? MG_DRIVERS_CONF_DIR : "none");
@@ -90,7 +92,7 @@ parse_uint(const char *opt, const char *s, uint32_t max, uint32_t *out)
 static int
 parse_app_args(int argc, char **argv, struct app_opts *o)
 {
-	enum { OPT_CMDFILE = 256, OPT_STATS, OPT_IDLE, OPT_DRIVERS, OPT_CHECK };
+	enum { OPT_CMDFILE = 256, OPT_STATS, OPT_IDLE, OPT_DRIVERS, OPT_CHECK, OPT_SOCKET };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "interactive", no_argument, NULL, 'i' },
@@ -99,6 +101,7 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 		{ "idle-sleep", required_argument, NULL, OPT_IDLE },
 		{ "drivers-conf", required_argument, NULL, OPT_DRIVERS },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "cli-socket", required_argument, NULL, OPT_SOCKET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -129,6 +132,9 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 			break;
 		case OPT_CHECK:
 			o->check_only = true;
+			break;
+		case OPT_SOCKET:
+			o->cli_socket = optarg;
 			break;
 		case 'h':
 			usage(argv[0]);
@@ -211,8 +217,8 @@ main(int argc, char **argv)
 
 	if (mg_gw_init(&gw, conf, o.config, &o.gw, err, sizeof(err)) < 0) {
 		fprintf(stderr, "meshgate: %s\n", err);
-		if (gw.sh.lb == NULL)
-			mg_conf_free(conf);
+		if (gw.conf != conf)
+			mg_conf_free(conf); /* not taken by the gateway */
 		mg_gw_fini(&gw);
 		rte_eal_cleanup();
 		return 1;
@@ -220,6 +226,12 @@ main(int argc, char **argv)
 	rte_pdump_init();
 	mg_telemetry_register(&gw);
 	if (mg_gw_start(&gw, err, sizeof(err)) < 0) {
+		fprintf(stderr, "meshgate: %s\n", err);
+		mg_gw_fini(&gw);
+		rte_eal_cleanup();
+		return 1;
+	}
+	if (o.cli_socket != NULL && mg_cli_socket_start(&gw, o.cli_socket, err, sizeof(err)) < 0) {
 		fprintf(stderr, "meshgate: %s\n", err);
 		mg_gw_fini(&gw);
 		rte_eal_cleanup();
@@ -249,6 +261,7 @@ main(int argc, char **argv)
 		}
 	}
 	printf("meshgate: stopping\n");
+	mg_cli_socket_stop();
 	mg_cli_print_stats(&gw, stdout);
 	fflush(stdout);
 	rte_pdump_uninit();

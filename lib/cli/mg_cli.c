@@ -157,6 +157,8 @@ show_parsed(void *res, struct cmdline *cl, void *data)
 		mg_show_flows(cli_gw, &o, 0);
 	else if (strcmp(r->what, "neigh") == 0)
 		mg_show_neigh(cli_gw, &o);
+	else if (strcmp(r->what, "endpoints") == 0)
+		mg_show_endpoints(cli_gw, &o);
 	else
 		mg_show_routes(cli_gw, &o);
 }
@@ -164,10 +166,11 @@ show_parsed(void *res, struct cmdline *cl, void *data)
 static cmdline_parse_token_string_t show_show =
 	TOKEN_STRING_INITIALIZER(struct show_res, show, "show");
 static cmdline_parse_token_string_t show_what =
-	TOKEN_STRING_INITIALIZER(struct show_res, what, "lcores#config#services#flows#neigh#routes");
+	TOKEN_STRING_INITIALIZER(struct show_res, what,
+				 "lcores#config#services#flows#neigh#routes#endpoints");
 static cmdline_parse_inst_t cmd_show = {
 	.f = show_parsed,
-	.help_str = "show lcores|config|services|flows|neigh|routes",
+	.help_str = "show lcores|config|services|flows|neigh|routes|endpoints",
 	.tokens = { (void *)&show_show, (void *)&show_what, NULL },
 };
 
@@ -207,6 +210,22 @@ static cmdline_parse_inst_t cmd_show_flows_vip = {
 	.f = show_flows_vip_parsed,
 	.help_str = "show flows <vip>: up to 100 flows to a VIP, both sides of the NAT",
 	.tokens = { (void *)&show_show, (void *)&show_flows, (void *)&show_ip, NULL },
+};
+
+static void
+show_endpoint_parsed(void *res, struct cmdline *cl, void *data)
+{
+	CL_OUT(cl);
+
+	cli_failed = mg_show_endpoint(cli_gw, &o, ((struct show_res *)res)->ip.addr.ipv4.s_addr) < 0;
+}
+
+static cmdline_parse_token_string_t show_endpoint =
+	TOKEN_STRING_INITIALIZER(struct show_res, what, "endpoint");
+static cmdline_parse_inst_t cmd_show_endpoint = {
+	.f = show_endpoint_parsed,
+	.help_str = "show endpoint <ip>: outlier state, failures, ejections, EWMA score and latency",
+	.tokens = { (void *)&show_show, (void *)&show_endpoint, (void *)&show_ip, NULL },
 };
 
 /* ---- load <file> ---- */
@@ -275,6 +294,8 @@ word_parsed(void *res, struct cmdline *cl, void *data)
 			"  show service <ns>/<name>   why this mode, and every endpoint's tier, weight, health\n"
 			"  show flows [<vip>]         flows per worker and state; the flows of a VIP\n"
 			"  show neigh | show routes   ARP neighbours, routes\n"
+			"  show endpoints             outlier state of every endpoint\n"
+			"  show endpoint <ip>         its failures, ejections, EWMA score and latency\n"
 			"  load <file>                apply a configuration (whole or not at all)\n"
 			"  set log <level>            emerg|alert|crit|err|warning|notice|info|debug\n"
 			"  start | stop               forwarding on or off\n"
@@ -326,6 +347,7 @@ static cmdline_parse_ctx_t main_ctx[] = {
 	(cmdline_parse_inst_t *)&cmd_show,
 	(cmdline_parse_inst_t *)&cmd_show_service,
 	(cmdline_parse_inst_t *)&cmd_show_flows_vip,
+	(cmdline_parse_inst_t *)&cmd_show_endpoint,
 	(cmdline_parse_inst_t *)&cmd_load,
 	(cmdline_parse_inst_t *)&cmd_word,
 	(cmdline_parse_inst_t *)&cmd_set_log,
@@ -334,6 +356,9 @@ static cmdline_parse_ctx_t main_ctx[] = {
 
 /* ---- entry points ---- */
 
+/* The terminal, a command file and the socket may run commands at once. */
+static pthread_mutex_t exec_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int
 mg_cli_exec(struct mg_gw *gw, const char *line, int out_fd)
 {
@@ -341,17 +366,32 @@ mg_cli_exec(struct mg_gw *gw, const char *line, int out_fd)
 	char buf[MG_CLI_LINE_MAX];
 	int rc;
 
+	pthread_mutex_lock(&exec_lock);
 	cli_gw = gw;
-	cl = cmdline_new(main_ctx, "", -1, out_fd);
-	if (cl == NULL)
+	/* cmdline_free() closes the descriptors it was given: give it a copy. */
+	out_fd = out_fd > 2 ? dup(out_fd) : out_fd;
+	cl = out_fd < 0 ? NULL : cmdline_new(main_ctx, "", -1, out_fd);
+	if (cl == NULL) {
+		if (out_fd > 2)
+			close(out_fd);
+		pthread_mutex_unlock(&exec_lock);
 		return -1;
+	}
 	snprintf(buf, sizeof(buf), "%s\n", line);
 	cli_failed = 0;
-	rc = cmdline_parse(cl, buf);
-	cmdline_free(cl);
 	/* cmdline_parse returns the parsed length, or a negative status
 	 * (ambiguous, not found, bad arguments) after printing why. */
-	return rc >= 0 && !cli_failed ? 0 : -1;
+	rc = cmdline_parse(cl, buf);
+	if (rc == CMDLINE_PARSE_AMBIGUOUS)
+		cmdline_printf(cl, "Ambiguous command: %s\n", line);
+	else if (rc == CMDLINE_PARSE_NOMATCH)
+		cmdline_printf(cl, "Command not found: %s (help lists the commands)\n", line);
+	else if (rc == CMDLINE_PARSE_BAD_ARGS)
+		cmdline_printf(cl, "Bad arguments: %s (help lists the commands)\n", line);
+	cmdline_free(cl);
+	rc = rc >= 0 && !cli_failed ? 0 : -1;
+	pthread_mutex_unlock(&exec_lock);
+	return rc;
 }
 
 int

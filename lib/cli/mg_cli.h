@@ -36,6 +36,15 @@ int mg_cli_exec(struct mg_gw *gw, const char *line, int out_fd);
 /** Print the per-port and per-lcore counters (used at exit and by --stats-period). */
 void mg_cli_print_stats(struct mg_gw *gw, FILE *out);
 
+/**
+ * Serve the CLI on Unix socket @p path (mode 0600): one command per line,
+ * each answer ended by "# ok" or "# error". 0, or -1 with @p err set.
+ */
+int mg_cli_socket_start(struct mg_gw *gw, const char *path, char *err, size_t errlen);
+
+/** Close the socket and remove its file. */
+void mg_cli_socket_stop(void);
+
 /** Register the /meshgate/... telemetry commands. 0 or -1. */
 int mg_telemetry_register(struct mg_gw *gw);
 

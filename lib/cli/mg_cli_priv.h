@@ -24,6 +24,8 @@ int mg_show_service(struct mg_gw *gw, struct mg_out *o, const char *ns_name);
 void mg_show_flows(struct mg_gw *gw, struct mg_out *o, uint32_t vip);
 void mg_show_neigh(struct mg_gw *gw, struct mg_out *o);
 void mg_show_routes(struct mg_gw *gw, struct mg_out *o);
+void mg_show_endpoints(struct mg_gw *gw, struct mg_out *o);
+int mg_show_endpoint(struct mg_gw *gw, struct mg_out *o, uint32_t ip);
 
 #define MG_IP_FMT "%u.%u.%u.%u"
 #define MG_IP_ARGS(ip) (ip) & 0xff, ((ip) >> 8) & 0xff, ((ip) >> 16) & 0xff, (ip) >> 24

@@ -410,3 +410,72 @@ mg_show_routes(struct mg_gw *gw, struct mg_out *o)
 	}
 	pthread_mutex_unlock(&gw->lock);
 }
+
+static void
+endpoint_line(struct mg_out *o, const struct mg_ol_ep *e, uint64_t now)
+{
+	char until[32] = "-";
+
+	if (e->ejected)
+		snprintf(until, sizeof(until), "%" PRIu64 "s", (e->ejected_until - now + 999) / 1000);
+	mg_out_printf(o, MG_IP_FMT "%*s %-9s %5u %4u %-8s %6.3f %9.0f %6u %7u %8" PRIu64 "\n",
+		      MG_IP_ARGS(e->id), 1, "",
+		      e->ejected ? "ejected" : e->at_limit ? "at-limit" : "healthy", e->consecutive, e->k,
+		      until, e->score, e->latency_us, e->active, e->pending, e->ejections);
+}
+
+static uint64_t
+ctl_now_ms(void)
+{
+	return rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000);
+}
+
+void
+mg_show_endpoints(struct mg_gw *gw, struct mg_out *o)
+{
+	uint64_t now = ctl_now_ms();
+
+	pthread_mutex_lock(&gw->lock);
+	mg_out_printf(o, "%-16s %-9s %5s %4s %-8s %6s %9s %6s %7s %8s\n", "ENDPOINT", "STATE", "FAILS",
+		      "K", "BACK IN", "SCORE", "RTT(us)", "ACTIVE", "PENDING", "EJECTED");
+	for (uint32_t i = 0; i < gw->ol->n; i++)
+		endpoint_line(o, &gw->ol->eps[i], now);
+	mg_out_printf(o, "ejections %" PRIu64 ", re-admission rounds %" PRIu64 ", held back by maxEjectionPercent %"
+		      PRIu64 ", dazed %" PRIu64 ", table rebuilds %" PRIu64 "\n", gw->cst.ejections,
+		      gw->cst.readmissions, gw->ol->ejections_refused, gw->cst.dazed, gw->cst.rebuilds);
+	pthread_mutex_unlock(&gw->lock);
+}
+
+int
+mg_show_endpoint(struct mg_gw *gw, struct mg_out *o, uint32_t ip)
+{
+	uint64_t now = ctl_now_ms();
+	const struct mg_ol_ep *e;
+
+	pthread_mutex_lock(&gw->lock);
+	e = mg_outlier_find(gw->ol, ip);
+	if (e == NULL) {
+		pthread_mutex_unlock(&gw->lock);
+		mg_out_printf(o, "No endpoint " MG_IP_FMT " (see show endpoints)\n", MG_IP_ARGS(ip));
+		return -1;
+	}
+	mg_out_printf(o, "endpoint " MG_IP_FMT ": %s\n", MG_IP_ARGS(ip),
+		      e->ejected ? "EJECTED" : e->at_limit ? "AT LIMIT (circuit breaker)" : "healthy");
+	mg_out_printf(o, "  consecutive failures %u, ejections %" PRIu64 " (multiplier %u)\n", e->consecutive,
+		      e->ejections, e->k);
+	if (e->ejected)
+		mg_out_printf(o, "  ejected until +%" PRIu64 "ms\n", e->ejected_until - now);
+	mg_out_printf(o, "  EWMA success score %.3f (weight x %.3f), EWMA connect latency %.0f us\n",
+		      e->score, e->score < 0.05 ? 0.05 : e->score, e->latency_us);
+	mg_out_printf(o, "  active connections %u, pending connects %u\n", e->active, e->pending);
+	if (e->last_failure_ms)
+		mg_out_printf(o, "  last failure %s, %" PRIu64 "s ago\n",
+			      mg_ol_event_name((enum mg_ol_event)e->last_failure),
+			      (now - e->last_failure_ms) / 1000);
+	mg_out_printf(o, "  events:");
+	for (int k = 0; k < MG_OL__MAX; k++)
+		mg_out_printf(o, " %s %" PRIu64, mg_ol_event_name((enum mg_ol_event)k), e->events[k]);
+	mg_out_printf(o, "\n");
+	pthread_mutex_unlock(&gw->lock);
+	return 0;
+}

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <rte_arp.h>
@@ -163,13 +164,52 @@ publish(struct mg_gw *gw, struct mg_lb_table *t)
 	}
 }
 
+/* The outlier detector's view of an endpoint, for the table builder. */
+static enum mg_lb_ep_state
+ep_health(void *ctx, uint32_t id, uint32_t *factor)
+{
+	struct mg_gw *gw = ctx;
+
+	return mg_outlier_state(gw->ol, id, factor);
+}
+
+/* Build a table from @p conf with the current health state; NULL on error. */
+static struct mg_lb_table *
+build(struct mg_gw *gw, struct mg_conf *conf, char *err, size_t errlen)
+{
+	struct mg_lb_env env = {
+		.resolve = resolve_ep, .health = ep_health, .ctx = gw,
+		.generation = gw->generation + 1, .borrow_conf = true,
+	};
+
+	return mg_lb_build(conf, &env, err, errlen);
+}
+
+/* Log services entering or leaving the dazed state (once each). */
+static void
+note_dazed(struct mg_gw *gw, const struct mg_lb_table *t)
+{
+	uint32_t dazed = 0;
+
+	for (uint32_t i = 0; i < t->n_svcs; i++)
+		dazed += t->svcs[i].dazed;
+	if (dazed > gw->dazed_svcs) {
+		gw->cst.dazed++;
+		MG_LOG(WARNING, "%u service port(s) dazed: every endpoint ejected, selecting among all of them\n",
+		       dazed);
+	} else if (dazed < gw->dazed_svcs) {
+		MG_LOG(NOTICE, "%u service port(s) dazed\n", dazed);
+	}
+	gw->dazed_svcs = dazed;
+}
+
 int
 mg_gw_apply(struct mg_gw *gw, struct mg_conf *conf, char *err, size_t errlen)
 {
 	struct mg_route_table rt;
 	struct mg_route_table saved;
 	struct mg_lb_table *t;
-	struct mg_lb_env env = { .resolve = resolve_ep, .ctx = gw };
+	uint32_t *ids;
 
 	if (gw->sh.lb != NULL && check_static(gw, conf, err, errlen) < 0)
 		return -1;
@@ -178,20 +218,60 @@ mg_gw_apply(struct mg_gw *gw, struct mg_conf *conf, char *err, size_t errlen)
 	/* resolve_ep reads gw->routes: build against the new ones, restore on error. */
 	saved = gw->routes;
 	gw->routes = rt;
-	env.generation = gw->generation + 1;
-	t = mg_lb_build(conf, &env, err, errlen);
+	mg_outlier_set_params(gw->ol, &conf->gw.outlier, &conf->gw.circuit);
+	t = build(gw, conf, err, errlen);
 	if (t == NULL) {
 		gw->routes = saved;
+		if (gw->conf != NULL)
+			mg_outlier_set_params(gw->ol, &gw->conf->gw.outlier, &gw->conf->gw.circuit);
 		return -1;
 	}
+	/* Track exactly the endpoints of the new table (their history kept). */
+	ids = malloc(sizeof(*ids) * (t->n_eps + 1));
+	if (ids == NULL) {
+		free(ids);
+		mg_lb_free(t);
+		gw->routes = saved;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < t->n_eps; i++)
+		ids[i] = t->eps[i].id;
+	mg_outlier_sync(gw->ol, ids, t->n_eps);
+	free(ids);
 	gw->generation++;
 	gw->sh.params.connect_timeout_ms = conf->gw.connect_timeout_ms ? conf->gw.connect_timeout_ms : 500;
 	gw->sh.params.max_attempts = conf->gw.max_connect_attempts ? conf->gw.max_connect_attempts : 3;
 	mg_gw_timeouts_from_conf(&gw->sh.params.timeouts, &conf->gw);
 	publish(gw, t);
+	/* The old tables only borrowed the old configuration and never read it
+	 * again (workers do not read configurations at all). */
+	if (gw->conf != conf)
+		mg_conf_free(gw->conf);
+	gw->conf = conf;
+	note_dazed(gw, t);
 	MG_LOG(INFO, "configuration %s applied: generation %" PRIu64 ", %u service ports, %u endpoints\n",
 	       conf->path, gw->generation, t->n_svcs, t->n_eps);
 	return 0;
+}
+
+/* Health changed: the same configuration, a new generation. */
+static void
+rebuild(struct mg_gw *gw, uint64_t now)
+{
+	char err[MG_CONF_ERR_LEN];
+	struct mg_lb_table *t = build(gw, gw->conf, err, sizeof(err));
+
+	gw->health_dirty = false;
+	gw->last_rebuild_ms = now;
+	if (t == NULL) {
+		MG_LOG(ERR, "cannot rebuild the tables after a health change: %s\n", err);
+		return;
+	}
+	gw->generation++;
+	gw->cst.rebuilds++;
+	publish(gw, t);
+	note_dazed(gw, t);
 }
 
 static int
@@ -266,47 +346,98 @@ arp_ask(void *ctx, uint32_t ip, uint16_t port_id)
 		gw->cst.arp_requests++;
 }
 
+static const char *
+ip_str(uint32_t ip, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", ip & 0xff, (ip >> 8) & 0xff, (ip >> 16) & 0xff, ip >> 24);
+	return buf;
+}
+
+/* An outcome for the outlier detector; logs ejections once. */
+static enum mg_ol_change
+outcome(struct mg_gw *gw, const struct mg_event *ev, enum mg_ol_event oe, uint64_t now)
+{
+	struct mg_ol_ep *e = mg_outlier_find(gw->ol, ev->ip);
+	bool was = e != NULL && e->ejected;
+	enum mg_ol_change ch = mg_outlier_event(gw->ol, ev->ip, oe, ev->value, now);
+	char ip[20];
+
+	if (e != NULL && e->ejected && !was) {
+		gw->cst.ejections++;
+		MG_LOG(WARNING, "endpoint %s ejected for %" PRIu64 "s (ejection %u in a row): %u connect failures, the last %s\n",
+		       ip_str(ev->ip, ip, sizeof(ip)), (e->ejected_until - now) / 1000, e->k,
+		       gw->ol->p.consecutive_failures, mg_ol_event_name(oe));
+	}
+	return ch;
+}
+
 static void
 events_drain(struct mg_gw *gw, uint64_t now)
 {
 	struct mg_event ev[64];
+	enum mg_ol_change ch = MG_OL_NONE;
 
 	for (uint16_t w = 0; w < gw->n_workers; w++) {
-		unsigned int n = rte_ring_sc_dequeue_burst_elem(gw->sh.events[w], ev, sizeof(ev[0]),
-								RTE_DIM(ev), NULL);
+		unsigned int n;
 
-		gw->cst.events += n;
-		for (unsigned int i = 0; i < n; i++) {
-			struct rte_ether_addr mac;
+		do {
+			n = rte_ring_sc_dequeue_burst_elem(gw->sh.events[w], ev, sizeof(ev[0]),
+							   RTE_DIM(ev), NULL);
+			gw->cst.events += n;
+			for (unsigned int i = 0; i < n; i++) {
+				struct rte_ether_addr mac;
+				enum mg_ol_change c = MG_OL_NONE;
 
-			switch (ev[i].type) {
-			case MG_EV_ARP:
-				memcpy(mac.addr_bytes, ev[i].mac, RTE_ETHER_ADDR_LEN);
-				if (mg_neigh_learn(gw->sh.neigh, ev[i].ip, ev[i].port, &mac, now,
-						   false) >= 0)
-					gw->cst.arp_learnt++;
-				break;
-			case MG_EV_CONNECT_OK:
-				gw->cst.ev_connect_ok++;
-				break;
-			case MG_EV_CONNECT_REFUSED:
-				gw->cst.ev_refused++;
-				break;
-			case MG_EV_CONNECT_UNREACH:
-				gw->cst.ev_unreach++;
-				break;
-			case MG_EV_CONNECT_TIMEOUT:
-				gw->cst.ev_timeout++;
-				break;
-			case MG_EV_RESET:
-				gw->cst.ev_reset++;
-				break;
-			case MG_EV_CLOSED:
-				gw->cst.ev_closed++;
-				break;
+				switch (ev[i].type) {
+				case MG_EV_ARP:
+					memcpy(mac.addr_bytes, ev[i].mac, RTE_ETHER_ADDR_LEN);
+					if (mg_neigh_learn(gw->sh.neigh, ev[i].ip, ev[i].port, &mac, now,
+							   false) >= 0)
+						gw->cst.arp_learnt++;
+					break;
+				case MG_EV_CONNECT_START:
+					c = outcome(gw, &ev[i], MG_OL_START, now);
+					break;
+				case MG_EV_CONNECT_OK:
+					gw->cst.ev_connect_ok++;
+					c = outcome(gw, &ev[i], MG_OL_OK, now);
+					break;
+				case MG_EV_CONNECT_REFUSED:
+					gw->cst.ev_refused++;
+					c = outcome(gw, &ev[i], MG_OL_REFUSED, now);
+					break;
+				case MG_EV_CONNECT_UNREACH:
+					gw->cst.ev_unreach++;
+					c = outcome(gw, &ev[i], MG_OL_UNREACH, now);
+					break;
+				case MG_EV_CONNECT_TIMEOUT:
+					gw->cst.ev_timeout++;
+					c = outcome(gw, &ev[i], MG_OL_TIMEOUT, now);
+					break;
+				case MG_EV_RESET:
+					gw->cst.ev_reset++;
+					c = outcome(gw, &ev[i], MG_OL_RESET, now);
+					break;
+				case MG_EV_CLOSED:
+					gw->cst.ev_closed++;
+					c = outcome(gw, &ev[i], MG_OL_CLOSED, now);
+					break;
+				}
+				if (c > ch)
+					ch = c;
 			}
-		}
+		} while (n == RTE_DIM(ev));
 	}
+	if (mg_outlier_tick(gw->ol, now) == MG_OL_STATE) {
+		gw->cst.readmissions++;
+		MG_LOG(NOTICE, "endpoint(s) re-admitted after their ejection\n");
+		ch = MG_OL_STATE;
+	}
+	/* Ejections and limits publish at once; weight drift in batches. */
+	if (ch == MG_OL_WEIGHT)
+		gw->health_dirty = true;
+	if (ch == MG_OL_STATE || (gw->health_dirty && now - gw->last_rebuild_ms >= 100))
+		rebuild(gw, now);
 }
 
 /* Announce every address of every port (gratuitous ARP). */

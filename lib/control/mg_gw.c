@@ -257,6 +257,11 @@ mg_gw_init(struct mg_gw *gw, struct mg_conf *conf, const char *conf_path,
 			 nb_mbufs, rte_strerror(rte_errno));
 		return -1;
 	}
+	gw->ol = mg_outlier_create(&g->outlier, &g->circuit);
+	if (gw->ol == NULL) {
+		snprintf(err, errlen, "cannot create the outlier detector");
+		return -1;
+	}
 	gw->sh.neigh = mg_neigh_create("mg_neigh", 4096,
 				       g->neigh_timeout_ms ? g->neigh_timeout_ms : 300000,
 				       rte_socket_id());
@@ -389,6 +394,8 @@ mg_gw_fini(struct mg_gw *gw)
 	if (gw->dq != NULL)
 		rte_rcu_qsbr_dq_delete(gw->dq);
 	mg_lb_free(gw->sh.lb);
+	mg_conf_free(gw->conf);
+	mg_outlier_free(gw->ol);
 	rte_free(gw->rcu);
 	for (uint16_t w = 0; w < MG_MAX_WORKERS; w++) {
 		rte_ring_free(gw->sh.events[w]);

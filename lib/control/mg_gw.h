@@ -31,6 +31,7 @@
 
 #include "mg_conf.h"
 #include "mg_proxy.h"
+#include "mg_outlier.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,6 +79,10 @@ struct mg_gw_ctl_stats {
 	uint64_t publish_wait_us_last; /**< publish -> every worker quiescent, last */
 	uint64_t publish_wait_us_max;
 	uint64_t reclaimed;
+	uint64_t ejections;         /**< endpoints ejected by the outlier detector */
+	uint64_t readmissions;
+	uint64_t rebuilds;          /**< tables rebuilt for health changes */
+	uint64_t dazed;             /**< times a service became dazed */
 };
 
 struct mg_gw {
@@ -105,6 +110,11 @@ struct mg_gw {
 	bool pending;
 	struct mg_gw_ctl_stats cst;
 	char last_error[MG_CONF_ERR_LEN];
+	struct mg_conf *conf;        /**< the configuration in force (tables borrow it) */
+	struct mg_outlier *ol;       /**< per-endpoint outlier and circuit-breaker state */
+	bool health_dirty;           /**< a weight changed: rebuild at the next batch */
+	uint64_t last_rebuild_ms;
+	uint32_t dazed_svcs;
 };
 
 /**

@@ -66,7 +66,8 @@ mg_lb_free(struct mg_lb_table *t)
 	rte_hash_free(t->vips);
 	mg_lb_mfree(t->eps);
 	mg_lb_mfree(t->svcs);
-	mg_conf_free(t->conf);
+	if (t->owns_conf)
+		mg_conf_free(t->conf);
 	mg_lb_mfree(t);
 }
 

@@ -100,6 +100,7 @@ struct mg_lb_env {
 	enum mg_lb_ep_state (*health)(void *ctx, uint32_t id, uint32_t *factor_permille);
 	void *ctx;
 	uint64_t generation;
+	bool borrow_conf;    /**< the table only borrows the configuration (its owner frees it) */
 };
 
 struct mg_lb_table {
@@ -109,12 +110,14 @@ struct mg_lb_table {
 	uint32_t n_svcs;
 	struct mg_lb_ep *eps;
 	uint32_t n_eps;
-	struct mg_conf *conf;     /**< the configuration it was built from (owned) */
+	struct mg_conf *conf;     /**< the configuration it was built from */
+	bool owns_conf;           /**< mg_lb_free frees conf too */
 };
 
 /**
- * Build a table from @p conf. On success the table owns @p conf. On error
- * returns NULL with a message in @p err, and @p conf is left to the caller.
+ * Build a table from @p conf. On success the table owns @p conf unless
+ * env->borrow_conf. On error returns NULL with a message in @p err, and
+ * @p conf is left to the caller.
  */
 struct mg_lb_table *mg_lb_build(struct mg_conf *conf, const struct mg_lb_env *env,
 				char *err, size_t errlen);

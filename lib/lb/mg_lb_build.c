@@ -434,6 +434,7 @@ mg_lb_build(struct mg_conf *conf, const struct mg_lb_env *env, char *err, size_t
 	if (build_services(&b) < 0)
 		goto fail;
 	t->conf = conf;
+	t->owns_conf = !env->borrow_conf;
 	return t;
 nomem:
 	snprintf(err, errlen, "%s: out of memory building the service table", conf->path);
