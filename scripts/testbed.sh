@@ -360,6 +360,12 @@ cmd_attach() {
 		nsx "$SW" ip link set dev "$ifc" master "br-$lan" up
 		log "attached $ifc to LAN $lan (br-$lan in $SW)"
 	done
+	# A new gateway process has new MAC addresses: forget the old ones, or clients and
+	# backends keep sending to a stale neighbour entry for seconds.
+	local kind name
+	while read -r kind name _; do
+		case $kind in client|backend) nsx "$(ns_of "$name")" ip neigh flush all 2>/dev/null || true ;; esac
+	done < "$TOPO"
 }
 
 # ---------------------------------------------------------------- misc
