@@ -88,7 +88,7 @@ mg_cli_socket_start(struct mg_gw *gw, const char *path, char *err, size_t errlen
 		snprintf(err, errlen, "--cli-socket %s: path too long", path);
 		return -1;
 	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1); /* fits: checked above */
 	unlink(path);
 	sock.gw = gw;
 	sock.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
