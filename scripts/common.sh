@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Sourced by meshgate's scripts: paths and the EAL memory options.
+
+MG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MG_BUILD=${MG_BUILD:-$MG_ROOT/build}
+MG_BIN=${MG_BIN:-$MG_BUILD/app/meshgate/meshgate}
+MG_PY=/usr/bin/python3     # Debian's, with python3-pytest and python3-scapy
+
+# EAL memory options: nothing when enough hugepages are free on a mounted
+# hugetlbfs, else "--no-huge -m 1024". MG_EAL_MEM overrides.
+mg_eal_mem() {
+	if [ -n "${MG_EAL_MEM+x}" ]; then
+		echo "$MG_EAL_MEM"
+		return
+	fi
+	local free size
+	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)
+	size=$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)
+	if grep -qs ' /dev/hugepages hugetlbfs ' /proc/mounts && [ $((free * size)) -ge $((256 * 1024)) ]; then
+		echo ""
+	else
+		echo "--no-huge -m 1024"
+	fi
+}

@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# meshgate's demo (README command 1, after scripts/setup.sh):
+#   1. builds the test bed (scripts/testbed.sh): a client namespace, three backend
+#      namespaces running HTTP servers, a switch namespace with two bridges;
+#   2. starts meshgate on its embedded default configuration (no --config): TAP
+#      ports mgtap-c (10.10.0.1) and mgtap-b (10.20.0.1), Service demo/web
+#      10.96.0.10:80 -> 10.20.0.11-13:8080, and joins its TAPs to the bridges;
+#   3. sends requests from the client to the VIP and shows which backend served each;
+#   4. kills one backend's server (its port now answers SYN with RST) and sends more
+#      requests: meshgate retries the next endpoint, the client never sees the failure;
+#   5. stops meshgate with SIGINT (it prints its counters) and removes the test bed.
+# Exit status: non-zero if any request failed.
+#
+# Usage: scripts/demo.sh [--requests N] [--prefix P] [--workers N]
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+N=30
+PREFIX=mg
+WORKERS=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--requests) N=$2; shift ;;
+	--prefix) PREFIX=$2; shift ;;
+	--workers) WORKERS=$2; shift ;;
+	-h|--help) sed -n '3,17p' "$0"; exit 0 ;;
+	*) echo "demo: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ "$(id -u)" = 0 ] || { echo "demo: run as root (sudo scripts/demo.sh)" >&2; exit 1; }
+
+VIP=10.96.0.10
+TB=("$MG_ROOT/scripts/testbed.sh" -q -p "$PREFIX")
+CLIENT_NS=$PREFIX-c1
+declare -A BACKEND_IP=([b1]=10.20.0.11 [b2]=10.20.0.12 [b3]=10.20.0.13)
+WORK=$(mktemp -d /tmp/meshgate-demo.XXXXXX)
+MGLOG=$WORK/meshgate.log
+MG_PID=
+FAILED=0
+
+if [ -t 1 ]; then B=$'\e[1m'; G=$'\e[32m'; R=$'\e[31m'; D=$'\e[2m'; N0=$'\e[0m'; else B= G= R= D= N0=; fi
+title() { echo; echo "${B}== $*${N0}"; }
+
+stop_meshgate() {
+	[ -n "$MG_PID" ] || return 0
+	if kill -0 "$MG_PID" 2>/dev/null; then
+		kill -INT "$MG_PID" 2>/dev/null || true
+		for _ in $(seq 100); do kill -0 "$MG_PID" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$MG_PID" 2>/dev/null; then
+			echo "demo: meshgate did not stop on SIGINT within 10 s: killing it"
+			kill -KILL "$MG_PID" 2>/dev/null || true
+		fi
+	fi
+	wait "$MG_PID" 2>/dev/null && MG_RC=0 || MG_RC=$?
+	MG_PID=
+}
+
+cleanup() {
+	stop_meshgate
+	"${TB[@]}" down >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted"; exit 130' INT TERM
+
+if [ ! -x "$MG_BIN" ]; then
+	echo "demo: $MG_BIN is not built: run scripts/setup.sh first" >&2
+	exit 1
+fi
+for t in mgtap-c mgtap-b; do
+	if ip link show dev "$t" >/dev/null 2>&1; then
+		echo "demo: interface $t already exists: is another meshgate running on the default configuration?" >&2
+		exit 1
+	fi
+done
+
+# ---------------------------------------------------------------- 1. test bed
+title "1. test bed: namespaces $PREFIX-sw (bridges), $CLIENT_NS (client), $PREFIX-b1..b3 (backends)"
+"${TB[@]}" up
+cat <<EOF
+   client $CLIENT_NS 10.10.0.2 --br-client-- [mgtap-c 10.10.0.1  meshgate  10.20.0.1 mgtap-b] --br-backend-- b1 10.20.0.11:8080
+                                                                                                    b2 10.20.0.12:8080
+                                                                                                    b3 10.20.0.13:8080
+EOF
+
+# ---------------------------------------------------------------- 2. meshgate
+if [ "$WORKERS" -le 1 ]; then LCORES=(-l 0-1); else
+	LCORES=(--lcores "0@0,$(seq -s, 1 "$WORKERS" | sed 's/\([0-9]*\)/\1@1/g')")
+fi
+EAL=("${LCORES[@]}" --file-prefix "$PREFIX-demo" --no-pci --log-level lib.eal:error $(mg_eal_mem))
+title "2. meshgate on its embedded default configuration"
+echo "   $MG_BIN ${EAL[*]} -- --idle-sleep 20"
+"$MG_BIN" "${EAL[@]}" -- --idle-sleep 20 </dev/null >"$MGLOG" 2>&1 &
+MG_PID=$!
+for _ in $(seq 300); do
+	grep -q "meshgate: running" "$MGLOG" && break
+	if ! kill -0 "$MG_PID" 2>/dev/null; then
+		echo "demo: meshgate exited before it was running:"; cat "$MGLOG"; MG_PID=; exit 1
+	fi
+	sleep 0.1
+done
+grep -q "meshgate: running" "$MGLOG" || { echo "demo: meshgate not running after 30 s:"; cat "$MGLOG"; exit 1; }
+grep "^meshgate:" "$MGLOG" | sed 's/^/   /'
+"${TB[@]}" attach
+echo "   TAP ports mgtap-c and mgtap-b joined to the bridges in $PREFIX-sw"
+for _ in $(seq 50); do
+	ip netns exec "$CLIENT_NS" ping -c 1 -W 1 10.10.0.1 >/dev/null 2>&1 && break
+	sleep 0.2
+done
+echo "   client -> gateway: $(ip netns exec "$CLIENT_NS" ping -c 3 -i 0.2 -W 1 10.10.0.1 | grep -E 'packets transmitted')"
+
+# ---------------------------------------------------------------- 3./4. requests
+declare -A TALLY
+round() {   # round LABEL: N requests, a new TCP connection each
+	local i out rc code backend ms
+	for b in b1 b2 b3; do TALLY[$b]=0; done
+	local fails=0
+	for ((i = 1; i <= N; i++)); do
+		rc=0
+		out=$(ip netns exec "$CLIENT_NS" curl -s -m 10 -H 'Connection: close' \
+			-w ' %{http_code} %{time_total}' "http://$VIP/" 2>&1) || rc=$?
+		if [ "$rc" -eq 0 ]; then
+			read -r backend code secs <<< "$(echo $out)"
+			backend=${backend#backend=}
+			ms=$(awk -v s="$secs" 'BEGIN { printf "%.1f", s * 1000 }')
+			TALLY[$backend]=$(( ${TALLY[$backend]:-0} + 1 ))
+			printf "   %3d  10.10.0.2 -> %s:80  HTTP %s  served by %s%-3s%s (%s:8080)  %6s ms\n" \
+				"$i" "$VIP" "$code" "$G" "$backend" "$N0" "${BACKEND_IP[$backend]:-?}" "$ms"
+		else
+			fails=$((fails + 1))
+			printf "   %3d  10.10.0.2 -> %s:80  %sFAILED (curl exit %d)%s\n" "$i" "$VIP" "$R" "$rc" "$N0"
+		fi
+	done
+	echo "   tally:"
+	for b in b1 b2 b3; do
+		local c=${TALLY[$b]} bar
+		bar=$(printf '%*s' "$c" '' | tr ' ' '#')
+		printf "     %s (%s)  %3d  %s\n" "$b" "${BACKEND_IP[$b]}" "$c" "$bar"
+	done
+	if [ "$fails" -eq 0 ]; then
+		echo "   ${G}$N of $N requests succeeded${N0}"
+	else
+		echo "   ${R}$fails of $N requests FAILED${N0}"
+	fi
+	FAILED=$((FAILED + fails))
+}
+
+title "3. $N HTTP requests from the client to the Service VIP $VIP:80 (a new TCP connection each)"
+round
+
+title "4. backend b2's server is killed: 10.20.0.12:8080 now answers every SYN with RST"
+"${TB[@]}" server-stop b2
+echo "   meshgate still picks b2 for about a third of new connections; on its RST it sends"
+echo "   the client's SYN to another endpoint, so the client never sees the failure."
+round
+if [ "${TALLY[b2]}" -ne 0 ]; then
+	echo "   ${R}b2 served ${TALLY[b2]} requests after its server was killed?${N0}"
+	FAILED=$((FAILED + 1))
+fi
+
+# ---------------------------------------------------------------- 5. stop
+title "5. meshgate stopped with SIGINT: its counters"
+stop_meshgate
+sed -n '/meshgate: stopping/,$p' "$MGLOG" | sed 's/^/   /'
+if [ "${MG_RC:-1}" -ne 0 ]; then
+	echo "   ${R}meshgate exited with status $MG_RC${N0}"
+	FAILED=$((FAILED + 1))
+fi
+"${TB[@]}" down
+echo
+if [ "$FAILED" -eq 0 ]; then
+	echo "${B}${G}demo: every request succeeded, also with a backend down.${N0}"
+	exit 0
+fi
+echo "${B}${R}demo: $FAILED failures${N0}"
+exit 1
