@@ -548,6 +548,91 @@ static cmdline_parse_inst_t cmd_set_log_global = {
 	.tokens = { TOK(set_set), TOK(set_log), TOK(set_global), TOK(set_global_level), NULL },
 };
 
+/* ---- set endpoint <ip> drain|undrain, set <section> <param> <value> ------------------- */
+
+struct set_res {
+	cmdline_fixed_string_t set;
+	cmdline_fixed_string_t what;
+	cmdline_fixed_string_t param;
+	cmdline_fixed_string_t value;
+	cmdline_ipaddr_t ip;
+};
+
+static void
+set_endpoint_parsed(void *res, struct cmdline *cl, void *data)
+{
+	struct set_res *r = res;
+	bool drain = strcmp(r->value, "drain") == 0;
+	char err[128], ip[MG_IP_STRLEN];
+	struct cl_out c;
+	int rc;
+
+	cl_begin(&c, cl);
+	rc = mg_gw_drain(cli_gw, r->ip.addr.ipv4.s_addr, drain, err, sizeof(err));
+	if (rc < 0)
+		mg_out_fail(&c.o, "%s", err);
+	else
+		mg_out_printf(&c.o, "Endpoint %s %s: %s\n", mg_cli_ip(r->ip.addr.ipv4.s_addr, ip),
+			      drain ? "drained" : "undrained",
+			      drain ? "no new connections, established ones go on" :
+				      "takes new connections again");
+	cl_end(&c, rc);
+}
+
+static cmdline_parse_token_string_t set_res_set =
+	TOKEN_STRING_INITIALIZER(struct set_res, set, "set");
+static cmdline_parse_token_string_t set_res_endpoint =
+	TOKEN_STRING_INITIALIZER(struct set_res, what, "endpoint");
+static cmdline_parse_token_ipaddr_t set_res_ip = {
+	.hdr = { .ops = &ep_tok_ops, .offset = offsetof(struct set_res, ip) },
+	.ipaddr_data = { .flags = CMDLINE_IPADDR_V4 },
+};
+static cmdline_parse_token_string_t set_res_drain =
+	TOKEN_STRING_INITIALIZER(struct set_res, value, "drain#undrain");
+static cmdline_parse_inst_t cmd_set_endpoint = {
+	.f = set_endpoint_parsed,
+	.help_str = "set endpoint <ip> drain|undrain: stop or resume new connections to an endpoint",
+	.tokens = { TOK(set_res_set), TOK(set_res_endpoint), TOK(set_res_ip), TOK(set_res_drain), NULL },
+};
+
+static void
+set_param_parsed(void *res, struct cmdline *cl, void *data)
+{
+	struct set_res *r = res;
+	char err[MG_CONF_ERR_LEN];
+	struct cl_out c;
+	int rc;
+
+	cl_begin(&c, cl);
+	rc = mg_gw_set_param(cli_gw, r->what, r->param, r->value, err, sizeof(err));
+	if (rc < 0)
+		mg_out_fail(&c.o, "Refused, nothing changed: %s", err);
+	else
+		mg_out_printf(&c.o, "%s %s = %s (in force now, until the next load)\n", r->what,
+			      r->param, r->value);
+	cl_end(&c, rc);
+}
+
+/* The names are the MeshGateway object's (lib/conf's field tables check them). */
+#define SET_SECTION(sec, params)							\
+	static cmdline_parse_token_string_t set_##sec##_what =				\
+		TOKEN_STRING_INITIALIZER(struct set_res, what, #sec);			\
+	static cmdline_parse_token_string_t set_##sec##_param =				\
+		TOKEN_STRING_INITIALIZER(struct set_res, param, params);		\
+	static cmdline_parse_token_string_t set_##sec##_value =				\
+		TOKEN_STRING_INITIALIZER(struct set_res, value, NULL);			\
+	static cmdline_parse_inst_t cmd_set_##sec = {					\
+		.f = set_param_parsed,							\
+		.help_str = "set " #sec " <param> <value>: " params,			\
+		.tokens = { TOK(set_res_set), TOK(set_##sec##_what), TOK(set_##sec##_param), \
+			    TOK(set_##sec##_value), NULL },				\
+	}
+SET_SECTION(outlier, "enabled#consecutiveFailures#interval#baseEjectionTime#maxEjectionTime#"
+		     "maxEjectionPercent#ewmaAlpha#readmitScore");
+SET_SECTION(circuit, "maxConnections#maxPendingConnects");
+SET_SECTION(connect, "timeout#maxAttempts");
+SET_SECTION(healthcheck, "enabled#interval#timeout#healthyThreshold#unhealthyThreshold");
+
 /* ---- help [section] ---------------------------------------------------------------------- */
 
 static const struct {
@@ -555,7 +640,7 @@ static const struct {
 	const char *title;
 } help_sections[] = {
 	{ "show", "Display: ports, lcores, services, endpoints, flows, neighbours, routes" },
-	{ "set", "Settings at run time: clear counters, log levels" },
+	{ "set", "Settings at run time: endpoints, outlier detection, health checks, logs" },
 	{ "config", "Configuration: what is in force, loading another" },
 	{ "control", "Control: forwarding on and off, quit" },
 };
@@ -583,6 +668,14 @@ static const struct {
 	{ "show", "show neigh", "ARP neighbours: MAC or incomplete, age, requests" },
 	{ "show", "show routes", "routes: connected and static" },
 	{ "set", "clear port stats all|<port_id>", "reset port counters" },
+	{ "set", "set endpoint <ip> drain|undrain", "no new connections to it / again" },
+	{ "set", "set outlier <param> <value>", "enabled consecutiveFailures interval baseEjectionTime" },
+	{ "set", "", "maxEjectionTime maxEjectionPercent ewmaAlpha readmitScore" },
+	{ "set", "set circuit <param> <value>", "maxConnections maxPendingConnects (per endpoint, 0 = none)" },
+	{ "set", "set connect <param> <value>", "timeout (500ms) maxAttempts (3)" },
+	{ "set", "set healthcheck <param> <value>",
+	  "enabled interval timeout healthyThreshold unhealthyThreshold" },
+	{ "set", "", "(in force at once, until the next load; durations 500ms 30s 5m)" },
 	{ "set", "set log <level>", "meshgate's logs: emerg alert crit err warning notice info debug" },
 	{ "set", "set log global <level>", "DPDK's global log level" },
 	{ "config", "show config", "the configuration in force, the control plane's counters" },
@@ -651,6 +744,11 @@ static cmdline_parse_ctx_t main_ctx[] = {
 	(cmdline_parse_inst_t *)&cmd_show_endpoint,
 	(cmdline_parse_inst_t *)&cmd_load,
 	(cmdline_parse_inst_t *)&cmd_control,
+	(cmdline_parse_inst_t *)&cmd_set_endpoint,
+	(cmdline_parse_inst_t *)&cmd_set_outlier,
+	(cmdline_parse_inst_t *)&cmd_set_circuit,
+	(cmdline_parse_inst_t *)&cmd_set_connect,
+	(cmdline_parse_inst_t *)&cmd_set_healthcheck,
 	(cmdline_parse_inst_t *)&cmd_set_log,
 	(cmdline_parse_inst_t *)&cmd_set_log_global,
 	(cmdline_parse_inst_t *)&cmd_help,

@@ -108,6 +108,7 @@ const struct mg_cli_counter mg_cli_counters[] = {
 	COUNTER(arp_replies),
 	COUNTER(icmp_echo),
 	COUNTER(events_dropped),
+	COUNTER(probe_replies),
 };
 #undef COUNTER
 const uint32_t mg_cli_n_counters = RTE_DIM(mg_cli_counters);
@@ -314,7 +315,7 @@ mg_cli_ep_get(const struct mg_gw *gw, const struct mg_lb_table *t, const struct 
 const char *
 mg_cli_ol_state(const struct mg_ol_ep *e)
 {
-	return e->ejected ? "ejected" : e->at_limit ? "at-limit" : "healthy";
+	return mg_ol_show_name(mg_outlier_show(e));
 }
 
 uint64_t
@@ -568,14 +569,21 @@ config_control(struct mg_gw *gw, const struct mg_cli_kv *kv)
 	kv->u64(kv->ctx, "arp_learnt", c->arp_learnt);
 	kv->u64(kv->ctx, "neigh_full", gw->sh.neigh->learn_full);
 	kv->u64(kv->ctx, "events", c->events);
-	kv->u64(kv->ctx, "events_connect_ok", c->ev_connect_ok);
-	kv->u64(kv->ctx, "events_refused", c->ev_refused);
-	kv->u64(kv->ctx, "events_unreach", c->ev_unreach);
-	kv->u64(kv->ctx, "events_timeout", c->ev_timeout);
-	kv->u64(kv->ctx, "events_reset", c->ev_reset);
-	kv->u64(kv->ctx, "events_closed", c->ev_closed);
+	kv->u64(kv->ctx, "events_connect_start", c->ev[MG_EV_CONNECT_START]);
+	kv->u64(kv->ctx, "events_connect_ok", c->ev[MG_EV_CONNECT_OK]);
+	kv->u64(kv->ctx, "events_refused", c->ev[MG_EV_CONNECT_REFUSED]);
+	kv->u64(kv->ctx, "events_unreach", c->ev[MG_EV_CONNECT_UNREACH]);
+	kv->u64(kv->ctx, "events_timeout", c->ev[MG_EV_CONNECT_TIMEOUT]);
+	kv->u64(kv->ctx, "events_aborted", c->ev[MG_EV_CONNECT_ABORTED]);
+	kv->u64(kv->ctx, "events_reset", c->ev[MG_EV_RESET]);
+	kv->u64(kv->ctx, "events_closed", c->ev[MG_EV_CLOSED]);
+	kv->u64(kv->ctx, "events_unknown", c->ev_unknown);
 	kv->u64(kv->ctx, "ejections", c->ejections);
 	kv->u64(kv->ctx, "readmissions", c->readmissions);
+	kv->u64(kv->ctx, "probes_sent", c->probes_sent);
+	kv->u64(kv->ctx, "probe_results", c->probe_results);
+	kv->u64(kv->ctx, "probe_down", c->probe_down);
+	kv->u64(kv->ctx, "probe_up", c->probe_up);
 	kv->u64(kv->ctx, "rebuilds", c->rebuilds);
 	kv->u64(kv->ctx, "dazed", c->dazed);
 }

@@ -538,8 +538,14 @@ mg_show_endpoint(struct mg_gw *gw, struct mg_out *o, uint32_t ip)
 		return mg_out_fail(o, "No endpoint %s (show endpoints lists them)", mg_cli_ip(ip, a));
 	}
 	/* the first line says the state in one word: scripts read it */
-	mg_out_printf(o, "endpoint %s: %s\n", mg_cli_ip(ip, a),
-		      e->ejected ? "EJECTED" : e->at_limit ? "AT LIMIT (circuit breaker)" : "healthy");
+	static const char *const first[] = {
+		[MG_OL_SHOW_HEALTHY] = "healthy",
+		[MG_OL_SHOW_EJECTED] = "EJECTED",
+		[MG_OL_SHOW_PROBE_DOWN] = "DOWN (health check)",
+		[MG_OL_SHOW_AT_LIMIT] = "AT LIMIT (circuit breaker)",
+		[MG_OL_SHOW_DRAINED] = "DRAINED (no new connections)",
+	};
+	mg_out_printf(o, "endpoint %s: %s\n", mg_cli_ip(ip, a), first[mg_outlier_show(e)]);
 	mg_out_printf(o, "  consecutive failures %u, ejections %" PRIu64 " (multiplier %u)\n",
 		      e->consecutive, e->ejections, e->k);
 	if (e->ejected)
@@ -551,6 +557,13 @@ mg_show_endpoint(struct mg_gw *gw, struct mg_out *o, uint32_t ip)
 		mg_out_printf(o, "  last failure %s, %" PRIu64 "s ago\n",
 			      mg_ol_event_name((enum mg_ol_event)e->last_failure),
 			      now > e->last_failure_ms ? (now - e->last_failure_ms) / 1000 : 0);
+	if (e->hc_on)
+		mg_out_printf(o, "  health check: %s, probes %" PRIu64 ", failed %" PRIu64
+			      ", good in a row %u, failed in a row %u%s\n",
+			      e->hc_down ? "down" : "up", e->hc_probes, e->hc_failures, e->hc_ok_run,
+			      e->hc_fail_run, e->hc_inflight ? ", one outstanding" : "");
+	else
+		mg_out_printf(o, "  health check: off\n");
 	mg_out_printf(o, "  events:");
 	for (int k = 0; k < MG_OL__MAX; k++)
 		mg_out_printf(o, " %s %" PRIu64, mg_ol_event_name((enum mg_ol_event)k), e->events[k]);

@@ -499,6 +499,11 @@ tel_endpoint(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "last_failure_ago_ms",
 				  e->last_failure_ms && now > e->last_failure_ms ?
 				  now - e->last_failure_ms : 0);
+	rte_tel_data_add_dict_u64(d, "drained", e->drained);
+	rte_tel_data_add_dict_u64(d, "healthcheck", e->hc_on);
+	rte_tel_data_add_dict_u64(d, "healthcheck_down", e->hc_down);
+	rte_tel_data_add_dict_u64(d, "probes", e->hc_probes);
+	rte_tel_data_add_dict_u64(d, "probe_failures", e->hc_failures);
 	for (int ev = 0; ev < MG_OL__MAX; ev++)
 		rte_tel_data_add_dict_u64(d, tel_key(k, sizeof(k), "events_",
 						     mg_ol_event_name((enum mg_ol_event)ev)), e->events[ev]);

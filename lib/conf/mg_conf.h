@@ -264,6 +264,19 @@ struct mg_conf *mg_conf_load_string(const char *yaml, size_t len, const char *na
 /** Free a configuration (NULL is fine). */
 void mg_conf_free(struct mg_conf *c);
 
+/**
+ * Set one MeshGateway parameter at run time from text, with the loader's
+ * ranges and cross-field checks: @p section "outlier" (outlierDetection),
+ * "circuit" (circuitBreaker), "connect" or "healthcheck" (healthCheck);
+ * @p key the YAML field name (consecutiveFailures, baseEjectionTime, ...).
+ * 0, or -1 with @p err set and @p g unchanged.
+ */
+int mg_conf_gw_set(struct mg_conf_gateway *g, const char *section, const char *key,
+		   const char *value, char *err, size_t errlen);
+
+/** The parameter names of @p section, '#'-separated (a cmdline token's choices). */
+const char *mg_conf_gw_params(const char *section, char *buf, size_t len);
+
 /** Parse a duration ("500ms", "30s", "5m", "1h", "1h30m"); -1 on error. */
 int64_t mg_conf_parse_duration_ms(const char *s);
 

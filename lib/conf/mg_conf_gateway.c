@@ -15,6 +15,7 @@
  * Manifest paths are resolved here, relative to the file holding the
  * MeshGateway; they are loaded by mg_conf.c when this file is done.
  */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -743,4 +744,130 @@ mg_conf_gateway_parse(const struct mg_conf_doc *doc, struct fy_node *obj)
 		return -1;
 	ld->gw_manifests_pending = true;
 	return 0;
+}
+
+/* ---- run-time settings (the CLI's `set outlier|circuit|connect|healthcheck`) ---- */
+
+static const struct {
+	const char *section;
+	const struct field *tbl;
+	size_t off;             /* of the section in struct mg_conf_gateway */
+} settable[] = {
+	{ "outlier", outlier_fields, offsetof(struct mg_conf_gateway, outlier) },
+	{ "circuit", circuit_fields, offsetof(struct mg_conf_gateway, circuit) },
+	{ "connect", connect_fields, 0 },
+	{ "healthcheck", healthcheck_fields, offsetof(struct mg_conf_gateway, healthcheck) },
+};
+
+const char *
+mg_conf_gw_params(const char *section, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(settable) / sizeof(settable[0]); i++) {
+		if (strcmp(settable[i].section, section) != 0)
+			continue;
+		for (const struct field *f = settable[i].tbl; f->key != NULL && n < len; f++)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "#" : "", f->key);
+	}
+	return buf;
+}
+
+/* One value of a field from text, with the loader's ranges. */
+static int
+field_from_str(const struct field *f, const char *v, char *base, char *err, size_t errlen)
+{
+	char *end = NULL;
+	double d;
+	int64_t ms;
+	unsigned long long u;
+
+	switch (f->type) {
+	case T_U32:
+	case T_U16:
+		errno = 0;
+		u = strtoull(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || v[0] == '-' ||
+		    u < (unsigned long long)f->min || u > (unsigned long long)f->max) {
+			snprintf(err, errlen, "%s: \"%s\" is not an integer in %.0f..%.0f", f->key, v,
+				 f->min, f->max);
+			return -1;
+		}
+		if (f->type == T_U16)
+			*(uint16_t *)(base + f->off) = (uint16_t)u;
+		else
+			*(uint32_t *)(base + f->off) = (uint32_t)u;
+		return 0;
+	case T_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "on") == 0)
+			*(bool *)(base + f->off) = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "off") == 0)
+			*(bool *)(base + f->off) = false;
+		else {
+			snprintf(err, errlen, "%s: \"%s\" is not true or false", f->key, v);
+			return -1;
+		}
+		return 0;
+	case T_DUR:
+		ms = mg_conf_parse_duration_ms(v);
+		if (ms < (int64_t)f->min || ms > UINT32_MAX) {
+			snprintf(err, errlen, "%s: \"%s\" is not a duration of at least %.0fms (500ms, 30s, 5m)",
+				 f->key, v, f->min);
+			return -1;
+		}
+		*(uint32_t *)(base + f->off) = (uint32_t)ms;
+		return 0;
+	case T_DBL:
+		errno = 0;
+		d = strtod(v, &end);
+		if (errno != 0 || end == v || *end != '\0' || !(d >= f->min && d <= f->max)) {
+			snprintf(err, errlen, "%s: \"%s\" is not a number in %g..%g", f->key, v,
+				 f->min, f->max);
+			return -1;
+		}
+		*(double *)(base + f->off) = d;
+		return 0;
+	default:
+		snprintf(err, errlen, "%s cannot be set at run time", f->key);
+		return -1;
+	}
+}
+
+int
+mg_conf_gw_set(struct mg_conf_gateway *g, const char *section, const char *key,
+	       const char *value, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(settable) / sizeof(settable[0]); i++) {
+		struct mg_conf_gateway tmp;
+		char names[256];
+
+		if (strcmp(settable[i].section, section) != 0)
+			continue;
+		for (const struct field *f = settable[i].tbl; f->key != NULL; f++) {
+			if (strcmp(f->key, key) != 0)
+				continue;
+			/* On a copy, so that a refused value changes nothing. */
+			tmp = *g;
+			if (field_from_str(f, value, (char *)&tmp + settable[i].off, err, errlen) < 0)
+				return -1;
+			if (tmp.outlier.max_ejection_ms < tmp.outlier.base_ejection_ms) {
+				snprintf(err, errlen, "maxEjectionTime shorter than baseEjectionTime (%" PRIu32 "ms < %" PRIu32 "ms)",
+					 tmp.outlier.max_ejection_ms, tmp.outlier.base_ejection_ms);
+				return -1;
+			}
+			if (tmp.healthcheck.timeout_ms > tmp.healthcheck.interval_ms) {
+				snprintf(err, errlen, "health-check timeout longer than its interval (%" PRIu32 "ms > %" PRIu32 "ms)",
+					 tmp.healthcheck.timeout_ms, tmp.healthcheck.interval_ms);
+				return -1;
+			}
+			*g = tmp;
+			return 0;
+		}
+		snprintf(err, errlen, "unknown %s parameter \"%s\" (one of: %s)", section, key,
+			 mg_conf_gw_params(section, names, sizeof(names)));
+		return -1;
+	}
+	snprintf(err, errlen, "unknown section \"%s\" (outlier, circuit, connect, healthcheck)", section);
+	return -1;
 }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -203,17 +204,56 @@ note_dazed(struct mg_gw *gw, const struct mg_lb_table *t)
 	gw->dazed_svcs = dazed;
 }
 
+#define MG_ANN_HEALTHCHECK "meshgate.io/health-check"
+
+/* A service's health-check override: its meshgate.io/health-check annotation. */
+static enum mg_ol_hc_mode
+svc_hc_mode(const struct mg_conf_service *s)
+{
+	for (uint32_t i = 0; i < s->n_annotations; i++) {
+		if (strcmp(s->annotations[i][0], MG_ANN_HEALTHCHECK) != 0)
+			continue;
+		if (strcasecmp(s->annotations[i][1], "true") == 0)
+			return MG_OL_HC_ON;
+		if (strcasecmp(s->annotations[i][1], "false") == 0)
+			return MG_OL_HC_OFF;
+	}
+	return MG_OL_HC_DEFAULT;
+}
+
+/* Values the configuration loader cannot know about: refuse them whole. */
+static int
+check_annotations(const struct mg_conf *conf, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < conf->n_services; i++) {
+		const struct mg_conf_service *s = &conf->services[i];
+
+		for (uint32_t j = 0; j < s->n_annotations; j++) {
+			const char *v = s->annotations[j][1];
+
+			if (strcmp(s->annotations[j][0], MG_ANN_HEALTHCHECK) == 0 &&
+			    strcasecmp(v, "true") != 0 && strcasecmp(v, "false") != 0) {
+				snprintf(err, errlen, "%s:%u: Service %s/%s metadata.annotations[%s]: \"%s\" is not true or false",
+					 s->src.file, s->src.line, s->ns, s->name, MG_ANN_HEALTHCHECK, v);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 int
 mg_gw_apply(struct mg_gw *gw, struct mg_conf *conf, char *err, size_t errlen)
 {
 	struct mg_route_table rt;
 	struct mg_route_table saved;
 	struct mg_lb_table *t;
-	uint32_t *ids;
+	uint32_t *ids, *counts;
+	int rc;
 
 	if (gw->sh.lb != NULL && check_static(gw, conf, err, errlen) < 0)
 		return -1;
-	if (routes_build(gw, conf, &rt, err, errlen) < 0)
+	if (check_annotations(conf, err, errlen) < 0 || routes_build(gw, conf, &rt, err, errlen) < 0)
 		return -1;
 	/* resolve_ep reads gw->routes: build against the new ones, restore on error. */
 	saved = gw->routes;
@@ -226,24 +266,53 @@ mg_gw_apply(struct mg_gw *gw, struct mg_conf *conf, char *err, size_t errlen)
 			mg_outlier_set_params(gw->ol, &gw->conf->gw.outlier, &gw->conf->gw.circuit);
 		return -1;
 	}
-	/* Track exactly the endpoints of the new table (their history kept). */
+	/* Track exactly the endpoints of the new table (their history kept),
+	 * grouped by service port for maxEjectionPercent. */
 	ids = malloc(sizeof(*ids) * (t->n_eps + 1));
-	if (ids == NULL) {
+	counts = malloc(sizeof(*counts) * (t->n_svcs + 1));
+	if (ids == NULL || counts == NULL) {
 		free(ids);
+		free(counts);
 		mg_lb_free(t);
 		gw->routes = saved;
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (uint32_t i = 0; i < t->n_eps; i++)
-		ids[i] = t->eps[i].id;
-	mg_outlier_sync(gw->ol, ids, t->n_eps);
+	for (uint32_t i = 0, n = 0; i < t->n_svcs; i++) {
+		if (n + t->svcs[i].ep_count > t->n_eps) { /* services share no slices */
+			counts[i] = 0;
+			continue;
+		}
+		counts[i] = t->svcs[i].ep_count;
+		for (uint32_t j = 0; j < t->svcs[i].ep_count; j++)
+			ids[n++] = t->eps[t->svcs[i].ep_first + j].id;
+	}
+	rc = mg_outlier_sync_groups(gw->ol, ids, counts, t->n_svcs);
 	free(ids);
+	free(counts);
+	if (rc < 0) {
+		mg_lb_free(t);
+		gw->routes = saved;
+		snprintf(err, errlen, "out of memory tracking endpoints");
+		return -1;
+	}
+	mg_outlier_set_healthcheck(gw->ol, &conf->gw.healthcheck, now_ms());
+	if (mg_probe_targets_build(gw, t) < 0)
+		MG_LOG(ERR, "out of memory: health-check probes will time out\n");
+	if (gw->sh.probe_port == 0 && conf->gw.healthcheck.enabled)
+		MG_LOG(ERR, "health checks need a source port outside the SNAT port range: none left, checks off\n");
+	for (uint32_t i = 0; i < t->n_svcs; i++) {
+		enum mg_ol_hc_mode m = svc_hc_mode(&conf->services[t->svcs[i].ep_conf_idx]);
+
+		for (uint32_t j = 0; m != MG_OL_HC_DEFAULT && j < t->svcs[i].ep_count; j++)
+			mg_outlier_probe_enable(gw->ol, t->eps[t->svcs[i].ep_first + j].id, m, now_ms());
+	}
 	gw->generation++;
 	gw->sh.params.connect_timeout_ms = conf->gw.connect_timeout_ms ? conf->gw.connect_timeout_ms : 500;
 	gw->sh.params.max_attempts = conf->gw.max_connect_attempts ? conf->gw.max_connect_attempts : 3;
 	mg_gw_timeouts_from_conf(&gw->sh.params.timeouts, &conf->gw);
 	publish(gw, t);
+	mg_outlier_published(gw->ol, now_ms());
 	/* The old tables only borrowed the old configuration and never read it
 	 * again (workers do not read configurations at all). */
 	if (gw->conf != conf)
@@ -262,15 +331,16 @@ rebuild(struct mg_gw *gw, uint64_t now)
 	char err[MG_CONF_ERR_LEN];
 	struct mg_lb_table *t = build(gw, gw->conf, err, sizeof(err));
 
-	gw->health_dirty = false;
-	gw->last_rebuild_ms = now;
 	if (t == NULL) {
+		/* Try again at the next batch, not in a loop. */
 		MG_LOG(ERR, "cannot rebuild the tables after a health change: %s\n", err);
+		mg_outlier_published(gw->ol, now);
 		return;
 	}
 	gw->generation++;
 	gw->cst.rebuilds++;
 	publish(gw, t);
+	mg_outlier_published(gw->ol, now);
 	note_dazed(gw, t);
 }
 
@@ -307,6 +377,60 @@ mg_gw_load(struct mg_gw *gw, const char *path, char *err, size_t errlen)
 	rc = load_locked(gw, path, err, errlen);
 	pthread_mutex_unlock(&gw->lock);
 	return rc;
+}
+
+static const char *
+ip_str(uint32_t ip, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", ip & 0xff, (ip >> 8) & 0xff, (ip >> 16) & 0xff, ip >> 24);
+	return buf;
+}
+
+int
+mg_gw_set_param(struct mg_gw *gw, const char *section, const char *key, const char *value,
+		char *err, size_t errlen)
+{
+	struct mg_conf_gateway *g;
+	uint64_t now = now_ms();
+	int rc = -1;
+
+	pthread_mutex_lock(&gw->lock);
+	g = &gw->conf->gw;
+	if (mg_conf_gw_set(g, section, key, value, err, errlen) == 0) {
+		/* The configuration in force changes with it: `show config`
+		 * says so, and the next load or SIGHUP reads the file again. */
+		mg_outlier_set_params(gw->ol, &g->outlier, &g->circuit);
+		mg_outlier_set_healthcheck(gw->ol, &g->healthcheck, now);
+		gw->sh.params.connect_timeout_ms = g->connect_timeout_ms ? g->connect_timeout_ms : 500;
+		gw->sh.params.max_attempts = g->max_connect_attempts ? g->max_connect_attempts : 3;
+		if (mg_outlier_publish_due(gw->ol, now))
+			rebuild(gw, now);
+		MG_LOG(NOTICE, "set %s %s %s\n", section, key, value);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&gw->lock);
+	return rc;
+}
+
+int
+mg_gw_drain(struct mg_gw *gw, uint32_t ip, bool drain, char *err, size_t errlen)
+{
+	uint64_t now = now_ms();
+	char buf[20];
+	int rc;
+
+	pthread_mutex_lock(&gw->lock);
+	rc = mg_outlier_drain(gw->ol, ip, drain);
+	if (rc > 0) {
+		MG_LOG(NOTICE, "endpoint %s %s by the operator\n", ip_str(ip, buf, sizeof(buf)),
+		       drain ? "drained" : "undrained");
+		rebuild(gw, now);
+	}
+	pthread_mutex_unlock(&gw->lock);
+	if (rc < 0)
+		snprintf(err, errlen, "%s is not an endpoint of any service",
+			 ip_str(ip, buf, sizeof(buf)));
+	return rc < 0 ? -1 : 0;
 }
 
 /*
@@ -346,36 +470,74 @@ arp_ask(void *ctx, uint32_t ip, uint16_t port_id)
 		gw->cst.arp_requests++;
 }
 
-static const char *
-ip_str(uint32_t ip, char *buf, size_t len)
-{
-	snprintf(buf, len, "%u.%u.%u.%u", ip & 0xff, (ip >> 8) & 0xff, (ip >> 16) & 0xff, ip >> 24);
-	return buf;
-}
 
-/* An outcome for the outlier detector; logs ejections once. */
-static enum mg_ol_change
-outcome(struct mg_gw *gw, const struct mg_event *ev, enum mg_ol_event oe, uint64_t now)
+/* Log the outlier detector's state changes, once each, and count them. */
+static void
+notes_drain(struct mg_gw *gw)
 {
-	struct mg_ol_ep *e = mg_outlier_find(gw->ol, ev->ip);
-	bool was = e != NULL && e->ejected;
-	enum mg_ol_change ch = mg_outlier_event(gw->ol, ev->ip, oe, ev->value, now);
+	struct mg_ol_note nt[32];
+	uint32_t n;
 	char ip[20];
 
-	if (e != NULL && e->ejected && !was) {
-		gw->cst.ejections++;
-		MG_LOG(WARNING, "endpoint %s ejected for %" PRIu64 "s (ejection %u in a row): %u connect failures, the last %s\n",
-		       ip_str(ev->ip, ip, sizeof(ip)), (e->ejected_until - now) / 1000, e->k,
-		       gw->ol->p.consecutive_failures, mg_ol_event_name(oe));
+	while ((n = mg_outlier_notes(gw->ol, nt, RTE_DIM(nt))) > 0) {
+		for (uint32_t i = 0; i < n; i++) {
+			const struct mg_ol_note *x = &nt[i];
+
+			ip_str(x->id, ip, sizeof(ip));
+			switch (x->kind) {
+			case MG_OL_N_EJECTED:
+				gw->cst.ejections++;
+				MG_LOG(WARNING, "endpoint %s ejected for %" PRIu64 " ms (ejection %u in a row): %u connect failures in a row, the last %s\n",
+				       ip, x->until - x->ms, x->k, x->failures,
+				       mg_ol_event_name((enum mg_ol_event)x->reason));
+				break;
+			case MG_OL_N_HELD_BACK:
+				MG_LOG(WARNING, "endpoint %s not ejected after %u failures: maxEjectionPercent reached in one of its services\n",
+				       ip, x->failures);
+				break;
+			case MG_OL_N_READMITTED:
+				gw->cst.readmissions++;
+				MG_LOG(NOTICE, "endpoint %s re-admitted: %s\n", ip,
+				       mg_ol_readmit_name((enum mg_ol_readmit)x->reason));
+				break;
+			case MG_OL_N_PROBE_DOWN:
+				gw->cst.probe_down++;
+				MG_LOG(WARNING, "endpoint %s down by health check: %u probes failed in a row\n",
+				       ip, x->failures);
+				break;
+			case MG_OL_N_PROBE_UP:
+				gw->cst.probe_up++;
+				MG_LOG(NOTICE, "endpoint %s up again by health check\n", ip);
+				break;
+			case MG_OL_N_LIMIT_ON:
+				MG_LOG(NOTICE, "endpoint %s at its circuit-breaker limit (%u active, %u pending)\n",
+				       ip, x->k, x->failures);
+				break;
+			case MG_OL_N_LIMIT_OFF:
+				MG_LOG(INFO, "endpoint %s below its circuit-breaker limits again\n", ip);
+				break;
+			}
+		}
 	}
-	return ch;
 }
+
+/* Worker event types as the outlier detector's. */
+static const int8_t ev_to_ol[] = {
+	[MG_EV_CONNECT_OK] = MG_OL_OK,
+	[MG_EV_CONNECT_REFUSED] = MG_OL_REFUSED,
+	[MG_EV_CONNECT_UNREACH] = MG_OL_UNREACH,
+	[MG_EV_CONNECT_TIMEOUT] = MG_OL_TIMEOUT,
+	[MG_EV_RESET] = MG_OL_RESET,
+	[MG_EV_CLOSED] = MG_OL_CLOSED,
+	[MG_EV_ARP] = -1,
+	[MG_EV_CONNECT_START] = MG_OL_START,
+	[MG_EV_CONNECT_ABORTED] = MG_OL_ABORTED,
+};
 
 static void
 events_drain(struct mg_gw *gw, uint64_t now)
 {
 	struct mg_event ev[64];
-	enum mg_ol_change ch = MG_OL_NONE;
 
 	for (uint16_t w = 0; w < gw->n_workers; w++) {
 		unsigned int n;
@@ -385,58 +547,40 @@ events_drain(struct mg_gw *gw, uint64_t now)
 							   RTE_DIM(ev), NULL);
 			gw->cst.events += n;
 			for (unsigned int i = 0; i < n; i++) {
+				const struct mg_event *e = &ev[i];
 				struct rte_ether_addr mac;
-				enum mg_ol_change c = MG_OL_NONE;
 
-				switch (ev[i].type) {
+				switch (e->type) {
 				case MG_EV_ARP:
-					memcpy(mac.addr_bytes, ev[i].mac, RTE_ETHER_ADDR_LEN);
-					if (mg_neigh_learn(gw->sh.neigh, ev[i].ip, ev[i].port, &mac, now,
+					memcpy(mac.addr_bytes, e->mac, RTE_ETHER_ADDR_LEN);
+					if (mg_neigh_learn(gw->sh.neigh, e->ip, e->port, &mac, now,
 							   false) >= 0)
 						gw->cst.arp_learnt++;
 					break;
-				case MG_EV_CONNECT_START:
-					c = outcome(gw, &ev[i], MG_OL_START, now);
+				case MG_EV_PROBE_OK:
+				case MG_EV_PROBE_FAIL:
+					gw->cst.probe_results++;
+					mg_outlier_probe_result(gw->ol, e->ip, e->type == MG_EV_PROBE_OK,
+								now);
 					break;
-				case MG_EV_CONNECT_OK:
-					gw->cst.ev_connect_ok++;
-					c = outcome(gw, &ev[i], MG_OL_OK, now);
-					break;
-				case MG_EV_CONNECT_REFUSED:
-					gw->cst.ev_refused++;
-					c = outcome(gw, &ev[i], MG_OL_REFUSED, now);
-					break;
-				case MG_EV_CONNECT_UNREACH:
-					gw->cst.ev_unreach++;
-					c = outcome(gw, &ev[i], MG_OL_UNREACH, now);
-					break;
-				case MG_EV_CONNECT_TIMEOUT:
-					gw->cst.ev_timeout++;
-					c = outcome(gw, &ev[i], MG_OL_TIMEOUT, now);
-					break;
-				case MG_EV_RESET:
-					gw->cst.ev_reset++;
-					c = outcome(gw, &ev[i], MG_OL_RESET, now);
-					break;
-				case MG_EV_CLOSED:
-					gw->cst.ev_closed++;
-					c = outcome(gw, &ev[i], MG_OL_CLOSED, now);
+				default:
+					if (e->type >= RTE_DIM(ev_to_ol) || ev_to_ol[e->type] < 0) {
+						gw->cst.ev_unknown++;
+						break;
+					}
+					gw->cst.ev[e->type]++;
+					mg_outlier_event(gw->ol, e->ip, (enum mg_ol_event)ev_to_ol[e->type],
+							 e->value, now);
 					break;
 				}
-				if (c > ch)
-					ch = c;
 			}
 		} while (n == RTE_DIM(ev));
 	}
-	if (mg_outlier_tick(gw->ol, now) == MG_OL_STATE) {
-		gw->cst.readmissions++;
-		MG_LOG(NOTICE, "endpoint(s) re-admitted after their ejection\n");
-		ch = MG_OL_STATE;
-	}
-	/* Ejections and limits publish at once; weight drift in batches. */
-	if (ch == MG_OL_WEIGHT)
-		gw->health_dirty = true;
-	if (ch == MG_OL_STATE || (gw->health_dirty && now - gw->last_rebuild_ms >= 100))
+	mg_outlier_tick(gw->ol, now);
+	mg_probe_send_due(gw, now);
+	notes_drain(gw);
+	/* State changes publish at once; weight drift once per batch period. */
+	if (mg_outlier_publish_due(gw->ol, now))
 		rebuild(gw, now);
 }
 

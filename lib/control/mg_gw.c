@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 
 #include "mg_gw.h"
 #include "mg_gw_priv.h"
@@ -199,6 +201,12 @@ snat_setup(struct mg_gw *gw, const struct mg_conf *conf, char *err, size_t errle
 
 	gw->sh.snat_port_min = g->snat_port_min ? g->snat_port_min : 1024;
 	gw->sh.snat_port_max = g->snat_port_max ? g->snat_port_max : 65535;
+	/* Health-check SYNs leave from the port just outside the SNAT pools. */
+	if (gw->sh.snat_port_min > 1)
+		gw->sh.probe_port = rte_cpu_to_be_16(gw->sh.snat_port_min - 1);
+	else if (gw->sh.snat_port_max < 65535)
+		gw->sh.probe_port = rte_cpu_to_be_16(gw->sh.snat_port_max + 1);
+	gw->sh.probe_secret = (uint32_t)rte_rand();
 	if (g->n_snat > 0) {
 		for (uint32_t i = 0; i < g->n_snat; i++)
 			gw->sh.snat_ips[i] = g->snat[i];
@@ -396,6 +404,7 @@ mg_gw_fini(struct mg_gw *gw)
 	mg_lb_free(gw->sh.lb);
 	mg_conf_free(gw->conf);
 	mg_outlier_free(gw->ol);
+	free(gw->probes);
 	rte_free(gw->rcu);
 	for (uint16_t w = 0; w < MG_MAX_WORKERS; w++) {
 		rte_ring_free(gw->sh.events[w]);

@@ -67,6 +67,16 @@ struct mg_gw_port {
 	struct mg_port_profile profile;
 };
 
+/** Where the health-check SYNs for one endpoint go (lib/control/mg_probe.c). */
+struct mg_probe_target {
+	uint32_t id;
+	uint32_t ip;
+	uint16_t port;              /**< target port, network order */
+	uint16_t port_id;
+	uint16_t nh;
+	uint32_t order;             /**< place in the table (the first port wins) */
+};
+
 /** Control-plane counters (written by the control thread / CLI only). */
 struct mg_gw_ctl_stats {
 	uint64_t generations;       /**< tables published */
@@ -75,12 +85,18 @@ struct mg_gw_ctl_stats {
 	uint64_t arp_requests;
 	uint64_t arp_learnt;
 	uint64_t events;
-	uint64_t ev_connect_ok, ev_refused, ev_unreach, ev_timeout, ev_reset, ev_closed;
+	uint64_t ev[MG_EV__MAX];    /**< worker events by enum mg_event_type */
+	uint64_t ev_unknown;
 	uint64_t publish_wait_us_last; /**< publish -> every worker quiescent, last */
 	uint64_t publish_wait_us_max;
 	uint64_t reclaimed;
 	uint64_t ejections;         /**< endpoints ejected by the outlier detector */
 	uint64_t readmissions;
+	uint64_t probes_sent;       /**< active health-check SYNs */
+	uint64_t probes_unsent;     /**< due but could not leave (next hop unresolved, no mbuf) */
+	uint64_t probe_results;     /**< answers (SYN-ACK or RST) seen by the workers */
+	uint64_t probe_down;        /**< endpoints taken out by health checks */
+	uint64_t probe_up;
 	uint64_t rebuilds;          /**< tables rebuilt for health changes */
 	uint64_t dazed;             /**< times a service became dazed */
 };
@@ -112,9 +128,9 @@ struct mg_gw {
 	char last_error[MG_CONF_ERR_LEN];
 	struct mg_conf *conf;        /**< the configuration in force (tables borrow it) */
 	struct mg_outlier *ol;       /**< per-endpoint outlier and circuit-breaker state */
-	bool health_dirty;           /**< a weight changed: rebuild at the next batch */
-	uint64_t last_rebuild_ms;
 	uint32_t dazed_svcs;
+	struct mg_probe_target *probes; /**< sorted by id */
+	uint32_t n_probes;
 };
 
 /**
@@ -139,6 +155,17 @@ void mg_gw_fini(struct mg_gw *gw);
 int mg_gw_load(struct mg_gw *gw, const char *path, char *err, size_t errlen);
 
 /** Apply an already loaded configuration (same rules; takes @p conf on success). */
+/**
+ * Set one MeshGateway parameter at run time (`set outlier|circuit|connect|
+ * healthcheck <param> <value>`): validated as the loader does, in force at
+ * once, until the next load. 0 or -1 with @p err.
+ */
+int mg_gw_set_param(struct mg_gw *gw, const char *section, const char *key, const char *value,
+		    char *err, size_t errlen);
+
+/** Drain (no new connections) or undrain endpoint @p ip (network order). 0 or -1 with @p err. */
+int mg_gw_drain(struct mg_gw *gw, uint32_t ip, bool drain, char *err, size_t errlen);
+
 int mg_gw_apply(struct mg_gw *gw, struct mg_conf *conf, char *err, size_t errlen);
 
 /** The table in use (control side: call under gw->lock). */

@@ -12,6 +12,12 @@ void mg_profile_for(const struct mg_gw *gw, const char *name, const char *driver
 /* TCP state timeouts from the configuration (defaults where unset). */
 void mg_gw_timeouts_from_conf(struct mg_tcp_timeouts *t, const struct mg_conf_gateway *g);
 
+/* Health-check targets from table @p t (on every apply); 0 or -ENOMEM. */
+int mg_probe_targets_build(struct mg_gw *gw, const struct mg_lb_table *t);
+
+/* Send the health-check SYNs the outlier model says are due. */
+void mg_probe_send_due(struct mg_gw *gw, uint64_t now_ms);
+
 /* The control thread. */
 void *mg_gw_control_loop(void *arg);
 

@@ -135,7 +135,10 @@ desired(const struct mg_ol_ep *e)
 {
 	if (mg_ol_out(e))
 		return MG_LB_EP_EJECTED;
-	if (e->at_limit)
+	/* Drained by the operator: no new connections, like a limit (a
+	 * drained endpoint is not a failing one, so it never makes a
+	 * service dazed). */
+	if (e->at_limit || e->drained)
 		return MG_LB_EP_AT_LIMIT;
 	return MG_LB_EP_OK;
 }
@@ -149,7 +152,7 @@ classify(const struct mg_outlier *o, const struct mg_ol_ep *e)
 
 	if (want != e->published_state) {
 		/* Releasing a limit can wait for the batch; anything else cannot. */
-		if (want == MG_LB_EP_OK && e->published_state == MG_LB_EP_AT_LIMIT)
+		if (want == MG_LB_EP_OK && e->published_state == MG_LB_EP_AT_LIMIT && !e->undrained)
 			return MG_OL_WEIGHT;
 		return MG_OL_STATE;
 	}
@@ -195,6 +198,7 @@ mg_outlier_state(struct mg_outlier *o, uint32_t id, uint32_t *factor)
 		return MG_LB_EP_OK;
 	e->published_factor = (uint16_t)mg_outlier_factor(o, e);
 	e->published_state = (uint8_t)desired(e);
+	e->undrained = false;
 	*factor = e->published_factor;
 	return (enum mg_lb_ep_state)e->published_state;
 }
@@ -242,6 +246,7 @@ mg_outlier_published(struct mg_outlier *o, uint64_t now)
 
 		e->published_state = (uint8_t)desired(e);
 		e->published_factor = (uint16_t)mg_outlier_factor(o, e);
+		e->undrained = false;
 	}
 	o->pending_change = MG_OL_NONE;
 	o->last_publish_ms = now;
@@ -255,9 +260,27 @@ mg_outlier_show(const struct mg_ol_ep *e)
 		return MG_OL_SHOW_EJECTED;
 	if (e->hc_down)
 		return MG_OL_SHOW_PROBE_DOWN;
+	if (e->drained)
+		return MG_OL_SHOW_DRAINED;
 	if (e->at_limit)
 		return MG_OL_SHOW_AT_LIMIT;
 	return MG_OL_SHOW_HEALTHY;
+}
+
+int
+mg_outlier_drain(struct mg_outlier *o, uint32_t id, bool drain)
+{
+	struct mg_ol_ep *e = mg_outlier_find(o, id);
+
+	if (e == NULL)
+		return -ENOENT;
+	if (e->drained == drain)
+		return 0;
+	e->drained = drain;
+	/* The operator's word takes effect at once, both ways. */
+	e->undrained = !drain;
+	mg_ol_mark(o, e);
+	return 1;
 }
 
 /* ---- Life cycle ----------------------------------------------------------- */
@@ -719,6 +742,8 @@ mg_ol_show_name(enum mg_ol_show s)
 		return "probe-down";
 	case MG_OL_SHOW_AT_LIMIT:
 		return "at-limit";
+	case MG_OL_SHOW_DRAINED:
+		return "drained";
 	}
 	return "?";
 }

@@ -128,6 +128,7 @@ enum mg_ol_show {
 	MG_OL_SHOW_EJECTED,    /**< by outlier detection, until ejected_until */
 	MG_OL_SHOW_PROBE_DOWN, /**< by active health check, until enough good probes */
 	MG_OL_SHOW_AT_LIMIT,   /**< circuit breaker */
+	MG_OL_SHOW_DRAINED,    /**< by the operator (set endpoint <ip> drain) */
 };
 
 /** What a note reports. */
@@ -182,6 +183,8 @@ struct mg_ol_ep {
 	uint32_t active;          /**< established connections */
 	uint32_t pending;         /**< connects in progress */
 	bool at_limit;            /**< circuit breaker */
+	bool drained;             /**< by the operator: no new connections */
+	bool undrained;           /**< undrained since the last publication (publish now) */
 	uint16_t published_factor;/**< weight factor (thousandths) in the last table */
 	uint8_t published_state;  /**< enum mg_lb_ep_state in the last table */
 	uint64_t ejections;       /**< total */
@@ -313,6 +316,13 @@ enum mg_ol_change mg_outlier_event(struct mg_outlier *o, uint32_t id, enum mg_ol
  */
 enum mg_ol_change mg_outlier_set_conns(struct mg_outlier *o, uint32_t id, uint32_t active,
 				       uint32_t pending, uint64_t now_ms);
+
+/**
+ * Drain @p id (no new connections; established ones go on) or undrain it.
+ * Both publish at once (MG_OL_STATE). 1 if changed, 0 if already so,
+ * -ENOENT if not tracked. The mark survives reloads while @p id stays.
+ */
+int mg_outlier_drain(struct mg_outlier *o, uint32_t id, bool drain);
 
 /** A pick passed @p id over because it was at its limit: count it (decision 8, overflow). */
 void mg_outlier_overflow(struct mg_outlier *o, uint32_t id);

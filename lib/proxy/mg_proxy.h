@@ -39,6 +39,7 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_jhash.h>
 #include <rte_ring.h>
 
 #include "mg_pkt.h"
@@ -67,6 +68,10 @@ enum mg_event_type {
 	MG_EV_CLOSED,           /**< a flow to the endpoint ended */
 	MG_EV_ARP,              /**< ARP seen: ip, DPDK port, mac */
 	MG_EV_CONNECT_START,    /**< a SYN left for the endpoint (pending connect) */
+	MG_EV_CONNECT_ABORTED,  /**< a connect ended with no outcome (the client left) */
+	MG_EV_PROBE_OK,         /**< a health-check SYN was answered by SYN-ACK */
+	MG_EV_PROBE_FAIL,       /**< a health-check SYN was answered by RST */
+	MG_EV__MAX
 };
 
 struct mg_event {
@@ -101,6 +106,7 @@ struct mg_worker_stats {
 	uint64_t arp_replies;
 	uint64_t icmp_echo;
 	uint64_t events_dropped;
+	uint64_t probe_replies;    /**< health-check SYNs answered (SYN-ACK, RST or ICMP) */
 	uint64_t drop[MG_DROP__MAX];
 } __rte_cache_aligned;
 
@@ -138,6 +144,8 @@ struct mg_proxy_shared {
 	struct mg_neigh_table *neigh;
 	struct mg_proxy_params params;
 	uint16_t n_workers;
+	uint16_t probe_port;                 /**< health-check source port, network order; 0 = off */
+	uint32_t probe_secret;               /**< keys the health-check SYNs' sequence numbers */
 	struct rte_ring *handoff[MG_MAX_WORKERS][MG_MAX_WORKERS]; /**< [from][to] */
 	struct rte_ring *events[MG_MAX_WORKERS];
 };
@@ -164,6 +172,17 @@ struct mg_worker {
 	struct mg_tx_buf tx[MG_MAX_ETHPORTS];
 	struct mg_worker_stats st;
 } __rte_cache_aligned;
+
+/**
+ * The initial sequence number of the health-check SYN to @p ep_ip:@p ep_port
+ * (network order). Keyed by a secret, so that only a genuine answer to our
+ * probe (ACK = ISN + 1) counts as its result.
+ */
+static inline uint32_t
+mg_probe_isn(const struct mg_proxy_shared *sh, uint32_t ep_ip, uint16_t ep_port)
+{
+	return rte_jhash_3words(ep_ip, ep_port, sh->probe_port, sh->probe_secret);
+}
 
 /* ---- set-up (control side) ------------------------------------------------ */
 

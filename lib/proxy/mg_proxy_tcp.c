@@ -44,16 +44,19 @@ flow_end(struct mg_worker *w, uint32_t idx)
 {
 	struct mg_flow *f = mg_flow_get(w->ft, idx);
 
-	if (f->ep_ip != 0 && f->state != MG_TCP_SYN_SENT)
-		mg_event(w, MG_EV_CLOSED, f->ep_ip, f->ep_port, 0);
+	/* A connect given up with no outcome (the client left) still ends the
+	 * endpoint's pending connect in the control thread's books. */
+	if (f->ep_ip != 0)
+		mg_event(w, f->state == MG_TCP_SYN_SENT ? MG_EV_CONNECT_ABORTED : MG_EV_CLOSED,
+			 f->ep_ip, f->ep_port, 0);
 	ep_unbind(w, f);
 	mg_flow_release(w->ft, idx);
 	w->st.flows_closed++;
 }
 
 /*
- * Turn the client's SYN (or any client segment) in @p m into a RST+ACK
- * back to the client, in place, and send it.
+ * Turn the client's SYN (or any segment) in @p m into a RST(+ACK) back to
+ * its sender, in place, and send it out of the port it came in on.
  */
 static void
 rst_to_client(struct mg_worker *w, struct rte_mbuf *m)
@@ -431,6 +434,39 @@ from_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info 
 	mg_tx(w, f->client_port_id, m);
 }
 
+/*
+ * An answer to one of the control thread's health-check SYNs? Those leave
+ * from a source port outside every SNAT pool, so they never collide with a
+ * flow; the answer must acknowledge the keyed ISN. A SYN-ACK means the
+ * endpoint listens: report it and RST the endpoint's half-open connection
+ * (no TIME_WAIT anywhere). A RST means nothing listens.
+ */
+static bool
+probe_answer(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
+{
+	const struct mg_proxy_shared *sh = w->sh;
+	uint8_t fl = pi->tcp_flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST);
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_tcp_hdr *th;
+
+	if (sh->probe_port == 0 ||
+	    (fl != (MG_TCP_SYN | MG_TCP_ACK) && fl != (MG_TCP_RST | MG_TCP_ACK)))
+		return false;
+	ip = mg_pkt_ip(m, pi);
+	th = mg_pkt_tcp(m, pi);
+	if (th->dst_port != sh->probe_port ||
+	    rte_be_to_cpu_32(th->recv_ack) != mg_probe_isn(sh, ip->src_addr, th->src_port) + 1)
+		return false;
+	w->st.probe_replies++;
+	mg_event(w, (fl & MG_TCP_SYN) ? MG_EV_PROBE_OK : MG_EV_PROBE_FAIL, ip->src_addr,
+		 th->src_port, 0);
+	if (fl & MG_TCP_SYN)
+		rst_to_client(w, m);
+	else
+		rte_pktmbuf_free(m);
+	return true;
+}
+
 void
 mg_proxy_tcp(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
 	     uint32_t ref)
@@ -439,7 +475,7 @@ mg_proxy_tcp(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *
 		if ((pi->tcp_flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST | MG_TCP_FIN)) ==
 		    MG_TCP_SYN)
 			new_flow(w, m, pi);
-		else
+		else if (!probe_answer(w, m, pi))
 			mg_drop(w, m, MG_DROP_NO_FLOW);
 		return;
 	}
@@ -474,6 +510,13 @@ mg_proxy_icmp_error(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt
 				w->st.handoff_out++;
 			return;
 		}
+	}
+	if (qt->src_port == w->sh->probe_port && w->sh->probe_port != 0) {
+		/* A health-check SYN could not be delivered. */
+		w->st.probe_replies++;
+		mg_event(w, MG_EV_PROBE_FAIL, q->dst_addr, qt->dst_port, 0);
+		rte_pktmbuf_free(m);
+		return;
 	}
 	mg_flow_key_set(&k, q->dst_addr, q->src_addr, qt->dst_port, qt->src_port);
 	ref = mg_flow_lookup(w->ft, &k);
