@@ -973,6 +973,50 @@ test_error_yaml_and_files(void **state)
 	expect_error(GW_HEAD "  manifests: [broken.yaml]\n", expect);
 }
 
+/* The CLI's run-time settings: the loader's names, ranges and cross checks. */
+static void
+test_gw_set_params(void **state)
+{
+	struct mg_conf_gateway g;
+	char err[MG_CONF_ERR_LEN], names[256];
+
+	memset(&g, 0, sizeof(g));
+	g.outlier.base_ejection_ms = 30000;
+	g.outlier.max_ejection_ms = 300000;
+	g.healthcheck.interval_ms = 5000;
+	g.healthcheck.timeout_ms = 1000;
+	assert_int_equal(mg_conf_gw_set(&g, "outlier", "consecutiveFailures", "7", err, sizeof(err)), 0);
+	assert_int_equal(g.outlier.consecutive_failures, 7);
+	assert_int_equal(mg_conf_gw_set(&g, "outlier", "baseEjectionTime", "2s", err, sizeof(err)), 0);
+	assert_int_equal(g.outlier.base_ejection_ms, 2000);
+	assert_int_equal(mg_conf_gw_set(&g, "outlier", "enabled", "false", err, sizeof(err)), 0);
+	assert_false(g.outlier.enabled);
+	assert_int_equal(mg_conf_gw_set(&g, "outlier", "ewmaAlpha", "0.5", err, sizeof(err)), 0);
+	assert_true(g.outlier.ewma_alpha == 0.5);
+	assert_int_equal(mg_conf_gw_set(&g, "connect", "timeout", "250ms", err, sizeof(err)), 0);
+	assert_int_equal(g.connect_timeout_ms, 250);
+	assert_int_equal(mg_conf_gw_set(&g, "circuit", "maxConnections", "100", err, sizeof(err)), 0);
+	assert_int_equal(g.circuit.max_connections, 100);
+	/* Refused values change nothing and say why. */
+	assert_int_equal(mg_conf_gw_set(&g, "outlier", "consecutiveFailures", "0", err, sizeof(err)), -1);
+	assert_int_equal(g.outlier.consecutive_failures, 7);
+	assert_non_null(strstr(err, "consecutiveFailures"));
+	assert_int_equal(mg_conf_gw_set(&g, "outlier", "maxEjectionPercent", "101", err, sizeof(err)), -1);
+	assert_int_equal(mg_conf_gw_set(&g, "outlier", "maxEjectionTime", "1s", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "shorter than baseEjectionTime"));
+	assert_int_equal(g.outlier.max_ejection_ms, 300000);
+	assert_int_equal(mg_conf_gw_set(&g, "healthcheck", "timeout", "10s", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "longer than its interval"));
+	assert_int_equal(mg_conf_gw_set(&g, "connect", "maxAttempts", "9", err, sizeof(err)), -1);
+	assert_int_equal(mg_conf_gw_set(&g, "connect", "timeout", "soon", err, sizeof(err)), -1);
+	assert_int_equal(mg_conf_gw_set(&g, "outlier", "enabled", "yes please", err, sizeof(err)), -1);
+	assert_int_equal(mg_conf_gw_set(&g, "outlier", "nosuch", "1", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "consecutiveFailures"));
+	assert_int_equal(mg_conf_gw_set(&g, "nosuch", "x", "1", err, sizeof(err)), -1);
+	assert_string_equal(mg_conf_gw_params("circuit", names, sizeof(names)),
+			    "maxConnections#maxPendingConnects");
+}
+
 int
 main(void)
 {
@@ -997,6 +1041,7 @@ main(void)
 		cmocka_unit_test(test_error_too_long_and_capacity),
 		cmocka_unit_test(test_error_gateway_count_and_duplicates),
 		cmocka_unit_test(test_error_yaml_and_files),
+		cmocka_unit_test(test_gw_set_params),
 	};
 
 	return cmocka_run_group_tests(tests, find_fixtures, NULL);

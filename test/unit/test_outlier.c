@@ -1462,6 +1462,38 @@ hc_state_survives_sync(void **state)
 	mg_outlier_free(o);
 }
 
+/* Operator drain: no weight, published at once both ways, never dazes a
+ * service, survives a sync while the endpoint stays. */
+static void
+drain_takes_weight_away_at_once(void **state)
+{
+	struct mg_outlier *o = two();
+	const uint32_t both[] = { A, B };
+	uint32_t f = 0;
+
+	mg_outlier_published(o, 0);
+	assert_int_equal(mg_outlier_drain(o, A, true), 1);
+	assert_int_equal(mg_outlier_drain(o, A, true), 0);
+	assert_int_equal(mg_outlier_drain(o, 0x01020304, true), -ENOENT);
+	assert_true(mg_outlier_publish_due(o, 1));
+	assert_int_equal(mg_outlier_state(o, A, &f), MG_LB_EP_AT_LIMIT);
+	assert_int_equal(mg_outlier_weight(o, A, 1), 0);
+	assert_int_equal(mg_outlier_show(mg_outlier_find(o, A)), MG_OL_SHOW_DRAINED);
+	assert_string_equal(mg_ol_show_name(MG_OL_SHOW_DRAINED), "drained");
+	mg_outlier_published(o, 1);
+	assert_int_equal(mg_outlier_drain(o, B, true), 1);
+	mg_outlier_published(o, 2);
+	/* Both drained: not a failure, so not dazed. */
+	assert_false(mg_outlier_all_ejected(o, both, 2));
+	assert_int_equal(mg_outlier_sync(o, both, 2), 0);
+	assert_int_equal(mg_outlier_peek(o, A, &f), MG_LB_EP_AT_LIMIT);
+	/* Undrain publishes at once too (not batched like a released limit). */
+	assert_int_equal(mg_outlier_drain(o, A, false), 1);
+	assert_true(mg_outlier_publish_due(o, 3));
+	assert_int_equal(mg_outlier_state(o, A, &f), MG_LB_EP_OK);
+	mg_outlier_free(o);
+}
+
 int
 main(void)
 {
@@ -1501,6 +1533,7 @@ main(void)
 		cmocka_unit_test(hc_readmits_an_ejected_endpoint_early),
 		cmocka_unit_test(hc_off_brings_back_what_it_took_out),
 		cmocka_unit_test(hc_state_survives_sync),
+		cmocka_unit_test(drain_takes_weight_away_at_once),
 	};
 
 	mg_test_eal_init("test_outlier");
