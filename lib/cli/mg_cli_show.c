@@ -160,7 +160,10 @@ mg_show_port_info(struct mg_gw *gw, struct mg_out *o, int port)
 		mg_out_printf(o, "MTU: %u\n", p.mtu);
 		mg_out_printf(o, "RX queues: %u\nTX queues: %u\n", p.gp->n_rxq, p.gp->n_txq);
 		mg_out_printf(o, "RSS: %s\n",
-			      p.gp->rss ? "on" : "off (workers hand packets to their owner over rings)");
+			      !p.gp->rss ? "off (workers hand packets to their owner over rings)" :
+			      gw->sh.ports[p.gp->port_id].rss ?
+			      "on, predictable (SNAT ports steer replies to their worker: no hand-off)" :
+			      "on (replies reach their worker by hand-off)");
 		mg_out_printf(o, "Profile: %s\n", p.gp->profile.name);
 		mg_out_printf(o, "RX descriptors: %u\nTX descriptors: %u\n", p.gp->profile.rx_desc,
 			      p.gp->profile.tx_desc);

@@ -275,7 +275,8 @@ tel_port(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "mtu", p.mtu);
 	rte_tel_data_add_dict_u64(d, "rx_queues", p.gp->n_rxq);
 	rte_tel_data_add_dict_u64(d, "tx_queues", p.gp->n_txq);
-	rte_tel_data_add_dict_string(d, "rss", p.gp->rss ? "on" : "off");
+	rte_tel_data_add_dict_string(d, "rss", !p.gp->rss ? "off" :
+				     tel_gw->sh.ports[p.gp->port_id].rss ? "predictable" : "on");
 	rte_tel_data_add_dict_string(d, "profile", p.gp->profile.name);
 	rte_tel_data_add_dict_u64(d, "rx_desc", p.gp->profile.rx_desc);
 	rte_tel_data_add_dict_u64(d, "tx_desc", p.gp->profile.tx_desc);

@@ -65,6 +65,39 @@ port_find_or_probe(const char *device, uint16_t *port_id, char *err, size_t errl
 	return 0;
 }
 
+/*
+ * Predictable RSS, second half: redirection table entry i -> queue
+ * i % workers, so that a reply whose hash ends in a worker's id reaches
+ * that worker (lib/proxy mg_snat_pick). Without it, RSS still spreads the
+ * load and the hand-off rings keep every flow with its owner.
+ */
+static void
+rss_reta_setup(struct mg_gw *gw, struct mg_gw_port *p, const struct rte_eth_dev_info *info,
+	       const struct mg_conf_port *cp)
+{
+	struct rte_eth_rss_reta_entry64 reta[RTE_ETH_RSS_RETA_SIZE_512 / RTE_ETH_RETA_GROUP_SIZE];
+	uint16_t size = info->reta_size;
+
+	if (size == 0 || size > RTE_ETH_RSS_RETA_SIZE_512) {
+		MG_LOG(NOTICE, "port %s: RSS table of %u entries: replies reach their worker by hand-off\n",
+		       cp->name, size);
+		return;
+	}
+	memset(reta, 0, sizeof(reta));
+	for (uint16_t i = 0; i < size; i++) {
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= UINT64_C(1) << (i % RTE_ETH_RETA_GROUP_SIZE);
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = i % gw->n_workers;
+	}
+	if (rte_eth_dev_rss_reta_update(p->port_id, reta, size) != 0) {
+		MG_LOG(NOTICE, "port %s: cannot program the RSS table: replies reach their worker by hand-off\n",
+		       cp->name);
+		return;
+	}
+	gw->sh.ports[p->port_id].rss = true;
+	MG_LOG(INFO, "port %s: predictable RSS (%u-byte key, %u entries): no hand-off\n", cp->name,
+	       info->hash_key_size, size);
+}
+
 static int
 port_setup(struct mg_gw *gw, struct mg_gw_port *p, const struct mg_conf_port *cp,
 	   char *err, size_t errlen)
@@ -93,6 +126,12 @@ port_setup(struct mg_gw *gw, struct mg_gw_port *p, const struct mg_conf_port *cp
 		pc.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
 						 (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP);
 		p->rss = true;
+		/* Our own Toeplitz key, so that SNAT ports can steer replies. */
+		if (mg_proxy_rss_init(&gw->sh.ports[p->port_id], p->port_id, info.hash_key_size,
+				      info.reta_size, p->rss_key) == 0) {
+			pc.rx_adv_conf.rss_conf.rss_key = p->rss_key;
+			pc.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
+		}
 	}
 	if (p->profile.rx_ip_cksum && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM))
 		pc.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
@@ -146,6 +185,8 @@ port_setup(struct mg_gw *gw, struct mg_gw_port *p, const struct mg_conf_port *cp
 	}
 	p->n_rxq = nrx;
 	p->n_txq = ntx;
+	if (p->rss && pc.rx_adv_conf.rss_conf.rss_key != NULL)
+		rss_reta_setup(gw, p, &info, cp);
 	rte_eth_macaddr_get(p->port_id, &gw->sh.ports[p->port_id].mac);
 	gw->sh.ports[p->port_id].ip = cp->ip;
 	gw->sh.ports[p->port_id].prefix_len = cp->prefix_len;

@@ -64,6 +64,7 @@ struct mg_gw_port {
 	uint16_t n_rxq;
 	uint16_t n_txq;
 	bool rss;
+	uint8_t rss_key[MG_RSS_KEY_MAX]; /**< the Toeplitz key programmed (predictable RSS) */
 	struct mg_port_profile profile;
 };
 

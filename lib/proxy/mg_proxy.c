@@ -92,6 +92,9 @@ tcp_owner(const struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_inf
 	const struct rte_tcp_hdr *th = mg_pkt_tcp(m, pi);
 	uint32_t n = w->sh->n_workers;
 
+	/* Predictable RSS brought it to its owner's queue (mg_snat_pick). */
+	if (w->sh->ports[m->port].rss)
+		return w->id;
 	if (mg_proxy_is_local(w->sh, ip->dst_addr))
 		return mg_owner_snat_port(n, th->dst_port);
 	return mg_owner_client(n, ip->src_addr, th->src_port);

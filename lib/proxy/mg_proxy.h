@@ -41,6 +41,7 @@
 #include <rte_mbuf.h>
 #include <rte_jhash.h>
 #include <rte_ring.h>
+#include <rte_thash.h>
 
 #include "mg_pkt.h"
 #include "mg_tcp.h"
@@ -57,6 +58,7 @@ extern "C" {
 #define MG_TX_BUF 64
 #define MG_MAX_ETHPORTS 16
 #define MG_ADDRSET_SIZE 256
+#define MG_RSS_KEY_MAX 52       /**< longest RSS key of a supported NIC (i40e) */
 
 /** Events a worker reports to the control lcore. */
 enum mg_event_type {
@@ -123,6 +125,13 @@ struct mg_proxy_port {
 	uint32_t ip;              /**< network order; 0 = none */
 	uint8_t prefix_len;
 	bool enabled;
+	/* Predictable RSS (see mg_snat_pick): set when the port hashes TCP/IPv4
+	 * with our key and our redirection table, so that every packet
+	 * arrives at the queue of the worker that owns its flow. */
+	bool rss;
+	uint32_t reta_mask;       /**< redirection table entries - 1 */
+	uint32_t rss_key_be[MG_RSS_KEY_MAX / 4]; /**< the port's key, for rte_softrss_be */
+	struct rte_thash_subtuple_helper *rss_helper; /**< the SNAT port's bits */
 };
 
 /** The SNAT port pool of one source address on one worker: a FIFO. */
@@ -185,6 +194,24 @@ mg_probe_isn(const struct mg_proxy_shared *sh, uint32_t ep_ip, uint16_t ep_port)
 }
 
 /* ---- set-up (control side) ------------------------------------------------ */
+
+/**
+ * Predictable RSS for a port: a Toeplitz key (rte_thash) under which the
+ * low bits of the SNAT port steer the endpoint's replies to any redirection
+ * table entry. Fills @p pp's key and helper and @p nic_key (@p key_len
+ * bytes) for the NIC; the caller programs the key and a table whose entry i
+ * is queue i % workers, then sets pp->rss. 0 or -errno (-ENOTSUP: the port's
+ * key or table cannot do it).
+ */
+int mg_proxy_rss_init(struct mg_proxy_port *pp, uint16_t port_id, uint32_t key_len,
+		      uint32_t reta_size, uint8_t *nic_key);
+
+/**
+ * @p port (host order) with the low bits flipped that make the hash of
+ * the reply tuple (ep_ip, snat_ip, ep_port, port) end in @p desired.
+ */
+uint16_t mg_rss_adjust(const struct mg_proxy_port *pp, uint32_t ep_ip, uint32_t snat_ip,
+		       uint16_t ep_port, uint16_t port, uint32_t desired);
 
 /** Add an address to the local set; -ENOSPC when full. */
 int mg_proxy_local_add(struct mg_proxy_shared *sh, uint32_t ip);

@@ -69,13 +69,30 @@ mg_owner_snat_port(uint32_t n, uint16_t snat_port_be)
 	return (uint16_t)(rte_be_to_cpu_16(snat_port_be) % n);
 }
 
+/* The worker whose queue receives ep -> snat segments on predictable-RSS port @p pp. */
+static inline uint16_t
+mg_owner_rss(const struct mg_proxy_port *pp, uint32_t n, uint32_t ep_ip, uint32_t snat_ip,
+	     uint16_t ep_port, uint16_t snat_port)
+{
+	union rte_thash_tuple t;
+
+	t.v4.src_addr = rte_be_to_cpu_32(ep_ip);
+	t.v4.dst_addr = rte_be_to_cpu_32(snat_ip);
+	t.v4.sport = rte_be_to_cpu_16(ep_port);
+	t.v4.dport = rte_be_to_cpu_16(snat_port);
+	return (uint16_t)((rte_softrss_be((uint32_t *)&t, RTE_THASH_V4_L4_LEN,
+					  (const uint8_t *)pp->rss_key_be) & pp->reta_mask) % n);
+}
+
 void mg_proxy_tcp(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
 		  uint32_t ref);
 void mg_proxy_icmp_error(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
 			 bool handed_off);
 void mg_proxy_expire_cb(void *ctx, uint32_t idx);
 
-int mg_snat_alloc(struct mg_worker *w, uint16_t snat_idx, uint16_t *port_be);
-void mg_snat_free(struct mg_worker *w, uint16_t snat_idx, uint16_t port_be);
+/* A full-NAT source port toward @p ep (pool, or predictable RSS); 0 or -ENOSPC. */
+int mg_snat_pick(struct mg_worker *w, const struct mg_lb_ep *ep, uint16_t *port_be);
+/* Give it back (a no-op on predictable-RSS ports, which keep no pool). */
+void mg_snat_put(struct mg_worker *w, uint16_t port_id, uint16_t snat_idx, uint16_t port_be);
 
 #endif

@@ -35,7 +35,7 @@ ep_unbind(struct mg_worker *w, struct mg_flow *f)
 		return;
 	mg_flow_ep_key(f, &k);
 	mg_flow_unbind(w->ft, &k);
-	mg_snat_free(w, f->snat_idx, f->snat_port);
+	mg_snat_put(w, f->ep_port_id, f->snat_idx, f->snat_port);
 	f->ep_ip = 0;
 }
 
@@ -156,7 +156,7 @@ connect_next(struct mg_worker *w, uint32_t idx)
 			unresolved = true;
 			continue;
 		}
-		if (mg_snat_alloc(w, ep->snat_idx, &sport) < 0) {
+		if (mg_snat_pick(w, ep, &sport) < 0) {
 			w->st.drop[MG_DROP_FLOW_FULL]++;
 			break;
 		}
@@ -501,7 +501,12 @@ mg_proxy_icmp_error(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt
 	qt = (const struct rte_tcp_hdr *)((const uint8_t *)q + rte_ipv4_hdr_len(q));
 	/* The quote is our SYN toward the endpoint: snat -> endpoint. */
 	if (!handed_off && w->sh->n_workers > 1) {
-		uint16_t owner = mg_owner_snat_port(w->sh->n_workers, qt->src_port);
+		const struct mg_proxy_port *pp = &w->sh->ports[m->port];
+		/* On an RSS port the owner is where the endpoint's replies go. */
+		uint16_t owner = pp->rss ?
+			mg_owner_rss(pp, w->sh->n_workers, q->dst_addr, q->src_addr, qt->dst_port,
+				     qt->src_port) :
+			mg_owner_snat_port(w->sh->n_workers, qt->src_port);
 
 		if (owner != w->id) {
 			if (rte_ring_sp_enqueue(w->sh->handoff[w->id][owner], m) != 0)

@@ -5,6 +5,7 @@
  * worker sends can be taken off the TX ring and checked: addresses, ports,
  * flags and both checksums recomputed from scratch.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,8 @@
 #include <cmocka.h>
 
 #include <rte_eth_ring.h>
+#include <rte_random.h>
+#include <rte_thash.h>
 #include <rte_ethdev.h>
 
 #include "mg_test.h"
@@ -665,6 +668,77 @@ test_two_workers_hand_off_to_owner(void **state)
 		rte_pktmbuf_free(m);
 }
 
+/* The hash a NIC computes for an endpoint's reply, with the key as programmed. */
+static uint32_t
+nic_hash(const uint8_t *key, uint32_t ep_ip, uint32_t snat_ip, uint16_t ep_port, uint16_t snat_port)
+{
+	union rte_thash_tuple t;
+
+	t.v4.src_addr = rte_be_to_cpu_32(ep_ip);
+	t.v4.dst_addr = rte_be_to_cpu_32(snat_ip);
+	t.v4.sport = rte_be_to_cpu_16(ep_port);
+	t.v4.dport = rte_be_to_cpu_16(snat_port);
+	return rte_softrss((uint32_t *)&t, RTE_THASH_V4_L4_LEN, key);
+}
+
+/* rte_thash: flipping the SNAT port's low bits steers the reply's hash. */
+static void
+test_rss_adjust_lands_on_every_reta_entry(void **state)
+{
+	struct mg_proxy_port pp;
+	uint8_t key[40];
+
+	memset(&pp, 0, sizeof(pp));
+	assert_int_equal(mg_proxy_rss_init(&pp, 9, sizeof(key), 128, key), 0);
+	assert_int_equal(mg_proxy_rss_init(&pp, 9, 41, 128, key), -ENOTSUP);
+	for (uint32_t i = 0; i < 4096; i++) {
+		uint32_t ep = (uint32_t)rte_rand(), snat = (uint32_t)rte_rand();
+		uint16_t ep_port = (uint16_t)rte_rand(), port = (uint16_t)rte_rand();
+		uint32_t want = i % 128;
+		uint16_t adj = mg_rss_adjust(&pp, ep, snat, ep_port, port, want);
+
+		/* Only the low log2(128) bits change ... */
+		assert_int_equal(adj & ~0x7f, port & ~0x7f);
+		/* ... and the NIC's hash of the reply now ends in the entry we want. */
+		assert_int_equal(nic_hash(key, ep, snat, ep_port, rte_cpu_to_be_16(adj)) & 127, want);
+	}
+}
+
+static void
+test_two_workers_predictable_rss_no_hand_off(void **state)
+{
+	/* Worker 0 of 2 with predictable RSS on the endpoints' port: every
+	 * SYN it sends carries a SNAT port whose reply hashes to a table entry
+	 * of queue 0, i.e. to worker 0 itself; no pools, no parity rule. */
+	struct mg_proxy_port *pp = &fx.sh.ports[port_b];
+	uint8_t key[40];
+	uint32_t mine = 0, odd = 0;
+
+	assert_int_equal(mg_proxy_rss_init(pp, port_b, sizeof(key), 64, key), 0);
+	pp->rss = true;
+	for (uint16_t p = 43000; p < 43064; p++) {
+		input(from_client(p, MG_TCP_SYN, 1, 0, 0));
+		struct rte_mbuf *s = sent(port_b);
+
+		if (s == NULL)
+			continue;
+		mine++;
+		uint32_t h = nic_hash(key, ip_of(s)->dst_addr, ip_of(s)->src_addr,
+				      tcp_of(s)->dst_port, tcp_of(s)->src_port);
+		/* Table entry i holds queue i % 2: worker 0's entries are even. */
+		assert_int_equal((h & 63) % 2, 0);
+		odd += rte_be_to_cpu_16(tcp_of(s)->src_port) % 2;
+		rte_pktmbuf_free(s);
+	}
+	assert_true(mine > 10);
+	/* The port's parity no longer matters (about half are odd). */
+	assert_true(odd > 0);
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(fx.sh.handoff[0][1], (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
 static void
 test_endpoint_time_wait_ack_is_cleared(void **state)
 {
@@ -708,6 +782,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_echo_answered, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_dropped_and_counted, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_two_workers_hand_off_to_owner, setup2, teardown),
+		cmocka_unit_test(test_rss_adjust_lands_on_every_reta_entry),
+		cmocka_unit_test_setup_teardown(test_two_workers_predictable_rss_no_hand_off, setup2, teardown),
 	};
 	char name[32];
 
