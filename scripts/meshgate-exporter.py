@@ -23,8 +23,18 @@ import re
 import socket
 import sys
 
+# Values that go up and down. Everything else numeric is a counter; a numeric
+# /meshgate/config key that is a setting (a duration, a threshold, a size) is a
+# gauge too: its name says so (_ms, _percent, max_, size, threshold, ...).
 GAUGES = {"flows_active", "workers", "generation", "publish_wait_us_last", "publish_wait_us_max",
           "connect_timeout_ms", "max_connect_attempts"}
+GAUGE_HINTS = ("_ms", "_us", "_percent", "_permille", "max_", "min_", "size", "threshold", "alpha",
+               "score", "enabled", "workers", "ports", "services", "endpoints", "generation")
+STATES = ["healthy", "ejected", "at-limit", "dazed"]
+
+
+def is_gauge(key):
+    return key in GAUGES or any(h in key for h in GAUGE_HINTS)
 
 
 class Telemetry:
@@ -79,26 +89,58 @@ def scrape(t):
                 metric("meshgate_worker_%s_total" % k, v, {"lcore": lcore}, out=out, seen=seen)
     conf = t.query("/meshgate/config") or {}
     for k, v in sorted(conf.items()):
-        if isinstance(v, (int, float)):
-            name = "meshgate_config_" + k if k in GAUGES else "meshgate_control_%s_total" % k
-            metric(name, v, kind="gauge" if k in GAUGES else "counter", out=out, seen=seen)
-    start = 0
-    while True:
-        svcs = t.query("/meshgate/services,%d" % start) or []
-        for line in svcs:
-            name, vipport = line.split()[:2]
-            eps = t.query("/meshgate/service,%s" % name) or []
-            for e in eps[1:]:
-                m = re.match(r"(\S+)->(\S+) tier=(\d+) rank=(-?\d+) weight=(\d+) state=(\d+)", e)
-                if m and m.group(1) == vipport:
-                    metric("meshgate_endpoint_weight", m.group(5),
-                           {"service": name, "vip": vipport, "endpoint": m.group(2), "tier": m.group(3),
-                            "state": ["healthy", "ejected", "at-limit", "dazed"][int(m.group(6)) % 4]},
-                           kind="gauge", out=out, seen=seen)
-        if len(svcs) < 200:
-            break
-        start += 200
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if is_gauge(k):
+            metric("meshgate_config_" + k, v, kind="gauge", out=out, seen=seen)
+        else:
+            metric("meshgate_control_%s_total" % k, v, out=out, seen=seen)
+    for line in paged(t, "/meshgate/services"):
+        name, vipport = line.split()[:2]
+        for e in paged(t, "/meshgate/service,%s" % name, header=1):
+            m = re.match(r"(\S+)->(\S+) tier=(\d+) rank=(-?\d+) weight=(\d+) state=(\d+)", e)
+            if m and m.group(1) == vipport:
+                metric("meshgate_endpoint_weight", m.group(5),
+                       {"service": name, "vip": vipport, "endpoint": m.group(2), "tier": m.group(3),
+                        "state": STATES[int(m.group(6)) % len(STATES)]},
+                       kind="gauge", out=out, seen=seen)
+    # Outlier detection, per endpoint: "ip state fails=N k=N back_in_ms=N score=F rtt_us=F
+    # active=N pending=N ejections=N"
+    for line in paged(t, "/meshgate/endpoints"):
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        ip, state = parts[0], parts[1]
+        kv = dict(p.split("=", 1) for p in parts[2:] if "=" in p)
+        lab = {"endpoint": ip}
+        for st in ("healthy", "ejected", "probe-down", "at-limit", "drained"):
+            metric("meshgate_endpoint_state", 1 if state == st else 0, dict(lab, state=st),
+                   kind="gauge", out=out, seen=seen)
+        for key, name, kind in (("fails", "meshgate_endpoint_consecutive_failures", "gauge"),
+                                ("score", "meshgate_endpoint_success_score", "gauge"),
+                                ("rtt_us", "meshgate_endpoint_connect_latency_us", "gauge"),
+                                ("active", "meshgate_endpoint_active_connections", "gauge"),
+                                ("pending", "meshgate_endpoint_pending_connects", "gauge"),
+                                ("back_in_ms", "meshgate_endpoint_ejected_for_ms", "gauge"),
+                                ("ejections", "meshgate_endpoint_ejections_total", "counter")):
+            if key in kv:
+                metric(name, kv[key], lab, kind=kind, out=out, seen=seen)
     return "\n".join(out) + "\n"
+
+
+def paged(t, cmd, header=0, limit=1000000):
+    """Every entry of a paged listing. The start index counts entries (the
+    @header lines only the first page carries do not count): ask again from
+    the number received, until a page brings nothing new."""
+    got, start = [], 0
+    while start < limit:
+        page = t.query("%s,%d" % (cmd, start)) or []
+        new = len(page) - (header if start == 0 else 0)
+        got.extend(page)
+        if new <= 0:
+            break
+        start += new
+    return got
 
 
 def main():

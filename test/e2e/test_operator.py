@@ -89,7 +89,11 @@ def test_exporter_serves_prometheus_text(tb, gw):
         assert sample.match(line), "not Prometheus text: %r" % line
         names.add(line.split("{")[0].split()[0])
     assert {"meshgate_rx_total", "meshgate_connect_ok_total", "meshgate_drops_total",
-            "meshgate_endpoint_weight", "meshgate_worker_rx_total"} <= names
+            "meshgate_endpoint_weight", "meshgate_worker_rx_total", "meshgate_endpoint_state",
+            "meshgate_endpoint_success_score", "meshgate_endpoint_active_connections"} <= names
+    # One state per endpoint is 1, the others 0.
+    up = re.findall(r'meshgate_endpoint_state\{endpoint="10.20.0.11",state="([a-z-]+)"\} 1', r.stdout)
+    assert up == ["healthy"], up
     assert re.search(r'meshgate_endpoint_weight\{service="demo/web".*endpoint="10.20.0.11:8080"', r.stdout)
 
 
