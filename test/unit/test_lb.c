@@ -442,6 +442,29 @@ scenario_10_internal_traffic_policy_local_is_strict(void **state)
 	mg_lb_free(t);
 }
 
+/*
+ * Scenario 11: a STRICT row configured directly never falls back. No named
+ * mode maps to STRICT [NETWORK, REGION, ZONE], so the row is built here, as
+ * one line of lib/lb/mg_lb_mode.c's table would be.
+ */
+static void
+scenario_11_strict_mode_never_falls_back(void **state)
+{
+	static const struct mg_lb_mode strict = {
+		"StrictZone", MG_LB_STRICT, 3, { MG_SCOPE_NETWORK, MG_SCOPE_REGION, MG_SCOPE_ZONE },
+	};
+	struct mg_locality me = { "n1", "r1", "z1", "s1", "N1" };
+	struct mg_locality a = { "n1", "r1", "z1", "s9", "N9" };
+	struct mg_locality b = { "n1", "r1", "z2", "s1", "N1" };
+	struct mg_locality e = { "n2", "r1", "z1", "s1", "N1" };
+
+	assert_true(mg_lb_rank(&strict, &me, &a, "c1", "c1") >= 0);
+	/* B matches network and region, not zone: excluded, not a lower tier. */
+	assert_int_equal(mg_lb_rank(&strict, &me, &b, "c1", "c1"), -1);
+	/* Another network is excluded too (the network-first rule does not save it). */
+	assert_int_equal(mg_lb_rank(&strict, &me, &e, "c1", "c1"), -1);
+}
+
 static void
 scenario_12_internal_traffic_policy_wins(void **state)
 {
@@ -954,6 +977,7 @@ main(void)
 		cmocka_unit_test(scenario_08_zone_without_region_does_not_count),
 		cmocka_unit_test(scenario_09_empty_labels_match_empty_labels),
 		cmocka_unit_test(scenario_10_internal_traffic_policy_local_is_strict),
+		cmocka_unit_test(scenario_11_strict_mode_never_falls_back),
 		cmocka_unit_test(scenario_12_internal_traffic_policy_wins),
 		cmocka_unit_test(scenario_13_spec_wins_over_annotation),
 		cmocka_unit_test(scenario_14_unknown_spec_falls_through),
