@@ -153,3 +153,54 @@ def test_bad_reload_keeps_the_running_configuration(tb, gateway_factory):
     assert gw.alive()
     assert set(spread(tb, 20)) == {"b1"}
     assert "configuration refused, the running one stays" in gw.output()
+
+
+def with_remote(text, tmp_path, n_remote=3):
+    """Add a remote cluster "east" on network net2, its east-west gateway stood
+    in by b3's server (10.20.0.13:8080, reached by plain TCP until HBONE), with
+    labels region1/zone-a (the gateway's own zone), and its own slice of web
+    whose endpoints (10.60.0.x) are never reached directly."""
+    remote = tmp_path / "east.yaml"
+    remote.write_text(
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        "metadata: {name: web-east, namespace: demo, labels: {kubernetes.io/service-name: web}}\n"
+        "addressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints:\n"
+        + "".join("  - addresses: [10.60.0.%d]\n" % (i + 1) for i in range(n_remote)))
+    block = (
+        "  remoteClusters:\n"
+        "    - name: east\n"
+        "      network: net2\n"
+        "      eastWestGateway: {address: 10.20.0.13, port: 8080, locality: {region: region1, zone: zone-a}}\n"
+        "      manifests: [%s]\n" % remote)
+    marker = "address: %s/24}\n" % GW_BACKEND
+    assert marker in text
+    return text.replace(marker, marker + block, 1)
+
+
+def test_remote_network_reached_through_its_east_west_gateway(tb, gateway_factory, tmp_path):
+    """PreferNetwork with a global service that takes over its cluster VIP: the local
+    network's endpoints first, however close the remote gateway's labels are (network-first
+    rule); without local endpoints, new connections go to the east-west gateway entry."""
+    scope = 'solo.io/service-scope: global, solo.io/service-takeover: "true"'
+    gw = gateway_factory(config=with_remote(
+        config(tb, endpoints=("10.20.0.11", "10.20.0.12"), annotations=scope), tmp_path))
+    assert set(spread(tb, 40)) == {"b1", "b2"}
+    gw.config_path.write_text(with_remote(config(tb, endpoints=(), annotations=scope), tmp_path))
+    gw.send_signal(signal.SIGHUP)
+    time.sleep(2)
+    assert set(spread(tb, 30)) == {"b3"}
+    # Any: the gateway entry is one candidate among the local ones.
+    gw.config_path.write_text(with_remote(
+        config(tb, endpoints=("10.20.0.11", "10.20.0.12"), annotations=scope, default="Any"), tmp_path))
+    gw.send_signal(signal.SIGHUP)
+    time.sleep(2)
+    assert set(spread(tb, 90)) == {"b1", "b2", "b3"}
+
+
+def test_cluster_scope_never_leaves_the_cluster(tb, gateway_factory, tmp_path):
+    """service-scope cluster: the remote cluster's endpoints are filtered out before ranking;
+    with no local endpoint there is no upstream and the client is refused at once."""
+    gw = gateway_factory(config=with_remote(
+        config(tb, endpoints=(), annotations="solo.io/service-scope: cluster", default="Any"), tmp_path))
+    rc, out, elapsed = tb.curl("http://%s/" % VIP, timeout=10)
+    assert rc == 7, "expected connection refused (curl exit 7), got %d: %s" % (rc, out)
