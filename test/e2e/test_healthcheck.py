@@ -42,6 +42,20 @@ def wait_for(gw, ip, word, timeout):
     return None
 
 
+def wait_resolved(gw, ips=("10.20.0.11", "10.20.0.12", "10.20.0.13"), timeout=10):
+    """Until every endpoint's next hop answered ARP: before that, new connections
+    skip the unresolved ones, which would skew a test of who gets traffic."""
+    t0 = time.monotonic()
+    out = ""
+    while time.monotonic() - t0 < timeout:
+        out = cli(gw, "show neigh")
+        lines = [l for l in out.splitlines() if l.split()[:1] and l.split()[0] in ips]
+        if len(lines) == len(ips) and not any("incomplete" in l for l in lines):
+            return
+        time.sleep(0.1)
+    raise AssertionError("next hops not resolved: " + out)
+
+
 def served_by(tb, n):
     """Backend names of n fresh connections; every one must succeed."""
     res = tb.curl_many(n)
@@ -51,6 +65,7 @@ def served_by(tb, n):
 
 def test_health_check_takes_a_dead_idle_endpoint_out_and_back(tb, gateway_factory, tmp_path):
     gw = gateway_factory(config=config(tb), extra_args=["--cli-socket", str(tmp_path / "gw1" / "cli.sock")])
+    wait_resolved(gw)
     ip = "10.20.0.12"
     # Every endpoint answers its probes.
     assert wait_for(gw, ip, "healthy", 5) is not None
@@ -97,6 +112,7 @@ def test_bad_annotation_refused_whole(tb, gateway_factory, tmp_path):
 def test_drain_stops_new_connections_keeps_established(tb, gateway_factory, tmp_path):
     gw = gateway_factory(config=config(tb, healthcheck=False),
                          extra_args=["--cli-socket", str(tmp_path / "gw1" / "cli.sock")])
+    wait_resolved(gw)
     assert set(served_by(tb, 30)) == {"b1", "b2", "b3"}
     # A slow transfer that must survive the drain of its own endpoint.
     headers = tmp_path / "headers.txt"
@@ -130,6 +146,7 @@ def test_drain_stops_new_connections_keeps_established(tb, gateway_factory, tmp_
 def test_set_parameters_at_run_time(tb, gateway_factory, tmp_path):
     gw = gateway_factory(config=config(tb, healthcheck=False),
                          extra_args=["--cli-socket", str(tmp_path / "gw1" / "cli.sock")])
+    wait_resolved(gw)
     out = cli(gw, "set outlier consecutiveFailures 2")
     assert "consecutiveFailures = 2" in out, out
     assert "refused" in cli(gw, "set outlier consecutiveFailures zero").lower()
