@@ -9,8 +9,12 @@
 #      10.96.0.10:80 -> 10.20.0.11-13:8080, and joins its TAPs to the bridges;
 #   3. sends requests from the client to the VIP and shows which backend served each;
 #   4. kills one backend's server (its port now answers SYN with RST) and sends more
-#      requests: meshgate retries the next endpoint, the client never sees the failure;
-#   5. stops meshgate with SIGINT (it prints its counters) and removes the test bed.
+#      requests: meshgate retries the next endpoint, the client never sees the failure,
+#      and after 5 refused connects in a row outlier detection ejects the endpoint;
+#   5. restarts the server: the endpoint is re-admitted when its ejection ends (the
+#      demo shortens it to 5 s with the CLI, over meshgate's Unix socket) and takes
+#      its share again;
+#   6. stops meshgate with SIGINT (it prints its counters) and removes the test bed.
 # Exit status: non-zero if any request failed.
 #
 # Usage: scripts/demo.sh [--requests N] [--prefix P] [--workers N]
@@ -92,8 +96,9 @@ if [ "$WORKERS" -le 1 ]; then LCORES=(-l 0-1); else
 fi
 EAL=("${LCORES[@]}" --file-prefix "$PREFIX-demo" --no-pci --log-level lib.eal:error $(mg_eal_mem))
 title "2. meshgate on its embedded default configuration"
-echo "   $MG_BIN ${EAL[*]} -- --idle-sleep 20"
-"$MG_BIN" "${EAL[@]}" -- --idle-sleep 20 </dev/null >"$MGLOG" 2>&1 &
+SOCK=$WORK/cli.sock
+echo "   $MG_BIN ${EAL[*]} -- --idle-sleep 20 --cli-socket $SOCK"
+"$MG_BIN" "${EAL[@]}" -- --idle-sleep 20 --cli-socket "$SOCK" </dev/null >"$MGLOG" 2>&1 &
 MG_PID=$!
 for _ in $(seq 300); do
 	grep -q "meshgate: running" "$MGLOG" && break
@@ -111,6 +116,27 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 echo "   client -> gateway: $(ip netns exec "$CLIENT_NS" ping -c 3 -i 0.2 -W 1 10.10.0.1 | grep -E 'packets transmitted')"
+
+# cli COMMAND...: run commands on meshgate's CLI socket, print the answers
+cli() {
+	printf '%s\n' "$@" | $MG_PY -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.stdin.buffer.read())
+s.shutdown(socket.SHUT_WR)
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    sys.stdout.buffer.write(d)
+' "$SOCK"
+}
+show_cli() {   # show_cli COMMAND: echo it as at the prompt, then its answer
+	echo "   ${D}meshgate> $1${N0}"
+	cli "$1" | grep -v '^# ok' | sed 's/^/     /'
+}
 
 # ---------------------------------------------------------------- 3./4. requests
 declare -A TALLY
@@ -152,17 +178,42 @@ title "3. $N HTTP requests from the client to the Service VIP $VIP:80 (a new TCP
 round
 
 title "4. backend b2's server is killed: 10.20.0.12:8080 now answers every SYN with RST"
+show_cli "set outlier baseEjectionTime 5s"
 "${TB[@]}" server-stop b2
-echo "   meshgate still picks b2 for about a third of new connections; on its RST it sends"
-echo "   the client's SYN to another endpoint, so the client never sees the failure."
+echo "   meshgate still picks b2 now and then; on its RST it sends the client's SYN to"
+echo "   another endpoint, so the client never sees the failure. After 5 refused connects"
+echo "   in a row, outlier detection ejects b2: it gets no new connections at all."
 round
 if [ "${TALLY[b2]}" -ne 0 ]; then
 	echo "   ${R}b2 served ${TALLY[b2]} requests after its server was killed?${N0}"
 	FAILED=$((FAILED + 1))
 fi
+grep "ejected" "$MGLOG" | sed 's/^/   log: /' | tail -2
+show_cli "show endpoint 10.20.0.12"
+if ! cli "show endpoint 10.20.0.12" | head -1 | grep -q EJECTED; then
+	echo "   ${R}b2 was not ejected${N0}"
+	FAILED=$((FAILED + 1))
+fi
+
+title "5. b2's server is back: re-admitted when its ejection ends, it takes its share again"
+"${TB[@]}" server-start b2
+t0=$(date +%s.%N)
+for _ in $(seq 200); do
+	cli "show endpoint 10.20.0.12" | head -1 | grep -q healthy && break
+	sleep 0.1
+done
+t1=$(date +%s.%N)
+grep "re-admitted" "$MGLOG" | sed 's/^/   log: /' | tail -1
+show_cli "show endpoints"
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   re-admitted %.1f s after the server came back (ejection: 5 s from the 5th failure)\n", b - a }'
+round
+if [ "${TALLY[b2]}" -eq 0 ]; then
+	echo "   ${R}b2 got nothing after its re-admission${N0}"
+	FAILED=$((FAILED + 1))
+fi
 
 # ---------------------------------------------------------------- 5. stop
-title "5. meshgate stopped with SIGINT: its counters"
+title "6. meshgate stopped with SIGINT: its counters"
 stop_meshgate
 sed -n '/meshgate: stopping/,$p' "$MGLOG" | sed 's/^/   /'
 if [ "${MG_RC:-1}" -ne 0 ]; then
@@ -172,7 +223,7 @@ fi
 "${TB[@]}" down
 echo
 if [ "$FAILED" -eq 0 ]; then
-	echo "${B}${G}demo: every request succeeded, also with a backend down.${N0}"
+	echo "${B}${G}demo: every request succeeded, also with a backend down; it was ejected and re-admitted.${N0}"
 	exit 0
 fi
 echo "${B}${R}demo: $FAILED failures${N0}"

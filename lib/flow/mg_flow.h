@@ -83,6 +83,7 @@ struct mg_flow {
 
 #define MG_FLOW_F_SYN_SENT 0x01 /**< a SYN went to some endpoint */
 #define MG_FLOW_F_TOUCHED 0x02  /**< deadline moved since it joined its timeout list */
+#define MG_FLOW_F_CLOSED 0x04   /**< its end was reported (MG_EV_CLOSED) */
 
 /** Set-up state of a flow, touched only while connecting. */
 struct mg_flow_cold {

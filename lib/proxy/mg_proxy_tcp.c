@@ -46,7 +46,7 @@ flow_end(struct mg_worker *w, uint32_t idx)
 
 	/* A connect given up with no outcome (the client left) still ends the
 	 * endpoint's pending connect in the control thread's books. */
-	if (f->ep_ip != 0)
+	if (f->ep_ip != 0 && !(f->flags & MG_FLOW_F_CLOSED))
 		mg_event(w, f->state == MG_TCP_SYN_SENT ? MG_EV_CONNECT_ABORTED : MG_EV_CLOSED,
 			 f->ep_ip, f->ep_port, 0);
 	ep_unbind(w, f);
@@ -325,6 +325,14 @@ static inline void
 flow_step(struct mg_worker *w, uint32_t idx, struct mg_flow *f, struct mg_tcp_step st)
 {
 	if (st.state != f->state) {
+		/* Closed both ways or reset: the endpoint's connection is over for
+		 * the circuit breaker, though the flow lingers in TIME_WAIT. */
+		if ((st.state == MG_TCP_TIME_WAIT || st.state == MG_TCP_CLOSE) &&
+		    f->ep_ip != 0 && !(f->flags & MG_FLOW_F_CLOSED)) {
+			f->flags |= MG_FLOW_F_CLOSED;
+			mg_event(w, f->state == MG_TCP_SYN_SENT ? MG_EV_CONNECT_ABORTED : MG_EV_CLOSED,
+				 f->ep_ip, f->ep_port, 0);
+		}
 		f->state = st.state;
 		mg_flow_timer_set(w->ft, idx, st.state, deadline(w, st.state));
 	} else {

@@ -465,6 +465,18 @@ test_icmp_unreachable_fails_over(void **state)
 	rte_pktmbuf_free(s2);
 }
 
+/* How many events of @p type wait on worker 0's ring (all are consumed). */
+static uint32_t
+events_of(uint8_t type)
+{
+	struct mg_event ev;
+	uint32_t n = 0;
+
+	while (rte_ring_dequeue_elem(fx.sh.events[0], &ev, sizeof(ev)) == 0)
+		n += ev.type == type;
+	return n;
+}
+
 static void
 test_close_both_ways_then_expire(void **state)
 {
@@ -489,10 +501,39 @@ test_close_both_ways_then_expire(void **state)
 	ref = mg_flow_lookup(fx.w.ft, &k);
 	assert_int_not_equal(ref, MG_FLOW_NONE);
 	assert_int_equal(mg_flow_get(fx.w.ft, MG_FLOW_REF_IDX(ref))->state, MG_TCP_TIME_WAIT);
+	/* The connection is over for the circuit breaker as it enters TIME_WAIT ... */
+	assert_int_equal(events_of(MG_EV_CLOSED), 1);
 	fx.w.now_ms += fx.sh.params.timeouts.ms[MG_TCP_TIME_WAIT] + 1;
 	mg_proxy_expire(&fx.w, 64);
 	assert_int_equal(mg_flow_count(fx.w.ft), 0);
 	assert_int_equal(fx.w.st.flows_closed, 1);
+	/* ... and reported once. */
+	assert_int_equal(events_of(MG_EV_CLOSED), 0);
+	rte_pktmbuf_free(s);
+}
+
+static void
+test_client_leaving_during_connect_aborts_it(void **state)
+{
+	/* The client resets while we connect: the endpoint's pending connect
+	 * ends as ABORTED (not CLOSED: it never counted as active), once. */
+	struct rte_mbuf *s = open_syn(40017);
+
+	events_of(0);
+	input(from_client(40017, MG_TCP_RST, 2, 0, 0));
+	rte_pktmbuf_free(sent(port_b));
+	fx.w.now_ms += 60000;
+	mg_proxy_expire(&fx.w, 64);
+	assert_int_equal(mg_flow_count(fx.w.ft), 0);
+	struct mg_event ev;
+	uint32_t aborted = 0, closed = 0;
+
+	while (rte_ring_dequeue_elem(fx.sh.events[0], &ev, sizeof(ev)) == 0) {
+		aborted += ev.type == MG_EV_CONNECT_ABORTED;
+		closed += ev.type == MG_EV_CLOSED;
+	}
+	assert_int_equal(aborted, 1);
+	assert_int_equal(closed, 0);
 	rte_pktmbuf_free(s);
 }
 
@@ -776,6 +817,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_endpoint_time_wait_ack_is_cleared, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_unreachable_fails_over, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_close_both_ways_then_expire, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_client_leaving_during_connect_aborts_it, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_service_and_stray_segments_dropped, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_full_flow_table_refuses_with_rst_keeps_established, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_request_answered_and_learnt, setup1, teardown),
