@@ -39,15 +39,21 @@ def test_cli_socket_commands_and_errors(tb, gw):
     assert tb.curl_many(10)
     out = cli(gw, "show port info all", "show port stats 0", "show lcores", "show config",
               "show services", "show service demo/web", "show flows", "show flows 10.96.0.10",
-              "show neigh", "show routes", "show endpoints", "show endpoint 10.20.0.11", "help")
-    answers = out.split("# ")
-    assert out.count("# ok") == 13, out
+              "show neigh", "show routes", "show endpoints", "show endpoint 10.20.0.11", "help",
+              "help all", "show flows summary", "set log info", "set endpoint 10.20.0.12 drain",
+              "show endpoint 10.20.0.12", "set endpoint 10.20.0.12 undrain", "set connect timeout 400ms",
+              "show config")
+    assert out.count("# ok") == 21, out
+    assert "set healthcheck <param> <value>" in out           # help all
+    assert "endpoint 10.20.0.12: DRAINED" in out
+    assert re.search(r"connect_timeout_ms\W+400\b", out), out              # show config, after set
     assert "Driver name: net_tap" in out
     assert "mode PreferNetwork, decided by MeshGateway.spec.defaultTrafficDistribution" in out
     assert "10.20.0.11:8080" in out and ("TIME_WAIT" in out or "ESTABLISHED" in out)
     bad = cli(gw, "show port stats 99", "show service nope/none", "show bogus", "load /nonexistent.yaml",
-              "show endpoint 10.99.0.1", "set log loud")
-    assert bad.count("# error") == 6 and "# ok" not in bad, bad
+              "show endpoint 10.99.0.1", "set log loud", "set outlier consecutiveFailures -1",
+              "set healthcheck bogus 1", "set endpoint 10.99.0.1 drain", "set connect timeout 1x")
+    assert bad.count("# error") == 10 and "# ok" not in bad, bad
     assert "Invalid port 99" in bad
     assert "Configuration refused, the running one stays" in bad
     assert gw.alive()
@@ -70,9 +76,25 @@ def test_telemetry_matches_the_cli(tb, gw):
     svc = telemetry(gw.prefix, "/meshgate/service,demo/web")
     assert svc[0].startswith("mode=PreferNetwork")
     assert sum("10.20.0.1" in l for l in svc[1:]) == 3
-    for cmd in ("/meshgate/lcores", "/meshgate/lcore,0", "/meshgate/services", "/meshgate/neigh",
-                "/meshgate/port,0", "/meshgate/flows"):
-        assert telemetry(gw.prefix, cmd) is not None, cmd
+    # Every /meshgate command the gateway registered answers (with its parameter where it
+    # needs one); none is left untested.
+    params = {"/meshgate/lcore": "0", "/meshgate/port": "0", "/meshgate/service": "demo/web",
+              "/meshgate/endpoint": "10.20.0.11"}
+    cmds = [c for c in telemetry(gw.prefix, "/") if c.startswith("/meshgate/")]
+    assert len(cmds) >= 14, cmds
+    for cmd in cmds:
+        full = cmd + ("," + params[cmd] if cmd in params else "")
+        assert telemetry(gw.prefix, full) is not None, full
+    # The endpoint as telemetry and as the CLI say it, at the same moment.
+    ep = telemetry(gw.prefix, "/meshgate/endpoint,10.20.0.11")
+    text = cli(gw, "show endpoint 10.20.0.11")
+    assert ep["state"] == "healthy" and "endpoint 10.20.0.11: healthy" in text
+    m = re.search(r"active connections (\d+), pending connects (\d+)", text)
+    assert m and (ep["active"], ep["pending"]) == (int(m.group(1)), int(m.group(2))), (ep, text)
+    m = re.search(r"events: start (\d+) connected (\d+)", text)
+    assert m and (ep["events_start"], ep["events_connected"]) == (int(m.group(1)), int(m.group(2)))
+    workers = telemetry(gw.prefix, "/meshgate/workers")
+    assert workers, workers
 
 
 def test_exporter_serves_prometheus_text(tb, gw):
