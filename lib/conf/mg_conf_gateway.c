@@ -839,29 +839,32 @@ mg_conf_gw_set(struct mg_conf_gateway *g, const char *section, const char *key,
 	       const char *value, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sizeof(settable) / sizeof(settable[0]); i++) {
-		struct mg_conf_gateway tmp;
 		char names[256];
 
 		if (strcmp(settable[i].section, section) != 0)
 			continue;
 		for (const struct field *f = settable[i].tbl; f->key != NULL; f++) {
+			struct mg_conf_outlier od = g->outlier;
+			struct mg_conf_healthcheck hc = g->healthcheck;
+
 			if (strcmp(f->key, key) != 0)
 				continue;
-			/* On a copy, so that a refused value changes nothing. */
-			tmp = *g;
-			if (field_from_str(f, value, (char *)&tmp + settable[i].off, err, errlen) < 0)
+			/* field_from_str writes only a valid value; a cross check
+			 * that fails puts the sections it reads back. */
+			if (field_from_str(f, value, (char *)g + settable[i].off, err, errlen) < 0)
 				return -1;
-			if (tmp.outlier.max_ejection_ms < tmp.outlier.base_ejection_ms) {
+			if (g->outlier.max_ejection_ms < g->outlier.base_ejection_ms) {
 				snprintf(err, errlen, "maxEjectionTime shorter than baseEjectionTime (%" PRIu32 "ms < %" PRIu32 "ms)",
-					 tmp.outlier.max_ejection_ms, tmp.outlier.base_ejection_ms);
+					 g->outlier.max_ejection_ms, g->outlier.base_ejection_ms);
+				g->outlier = od;
 				return -1;
 			}
-			if (tmp.healthcheck.timeout_ms > tmp.healthcheck.interval_ms) {
+			if (g->healthcheck.timeout_ms > g->healthcheck.interval_ms) {
 				snprintf(err, errlen, "health-check timeout longer than its interval (%" PRIu32 "ms > %" PRIu32 "ms)",
-					 tmp.healthcheck.timeout_ms, tmp.healthcheck.interval_ms);
+					 g->healthcheck.timeout_ms, g->healthcheck.interval_ms);
+				g->healthcheck = hc;
 				return -1;
 			}
-			*g = tmp;
 			return 0;
 		}
 		snprintf(err, errlen, "unknown %s parameter \"%s\" (one of: %s)", section, key,

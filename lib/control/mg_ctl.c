@@ -204,7 +204,24 @@ note_dazed(struct mg_gw *gw, const struct mg_lb_table *t)
 	gw->dazed_svcs = dazed;
 }
 
+#define MG_ANN_PREFIX "meshgate.io/"
 #define MG_ANN_HEALTHCHECK "meshgate.io/health-check"
+
+/* Per-service overrides: annotation meshgate.io/<name> -> MeshGateway parameter. */
+static const struct {
+	const char *name;
+	const char *section;
+	const char *key;
+} ann_params[] = {
+	{ "outlier-detection", "outlier", "enabled" },
+	{ "consecutive-failures", "outlier", "consecutiveFailures" },
+	{ "outlier-interval", "outlier", "interval" },
+	{ "base-ejection-time", "outlier", "baseEjectionTime" },
+	{ "max-ejection-time", "outlier", "maxEjectionTime" },
+	{ "max-ejection-percent", "outlier", "maxEjectionPercent" },
+	{ "max-connections", "circuit", "maxConnections" },
+	{ "max-pending-connects", "circuit", "maxPendingConnects" },
+};
 
 /* A service's health-check override: its meshgate.io/health-check annotation. */
 static enum mg_ol_hc_mode
@@ -221,25 +238,102 @@ svc_hc_mode(const struct mg_conf_service *s)
 	return MG_OL_HC_DEFAULT;
 }
 
+/*
+ * The gateway's outlier and circuit-breaker parameters in @p g (only those
+ * sections are written), overridden by @p s's annotations: 1 if it has any,
+ * 0 if none, -1 with @p err on a bad or unknown one.
+ */
+static int
+svc_params(const struct mg_conf_gateway *gw, const struct mg_conf_service *s,
+	   struct mg_conf_gateway *g, char *err, size_t errlen)
+{
+	int any = 0;
+
+	g->outlier = gw->outlier;
+	g->circuit = gw->circuit;
+	g->healthcheck = gw->healthcheck;
+	for (uint32_t j = 0; j < s->n_annotations; j++) {
+		const char *k = s->annotations[j][0], *v = s->annotations[j][1];
+		char why[MG_CONF_ERR_LEN];
+		size_t a;
+
+		if (strcmp(k, MG_ANN_HEALTHCHECK) == 0) {
+			if (strcasecmp(v, "true") == 0 || strcasecmp(v, "false") == 0)
+				continue;
+			snprintf(why, sizeof(why), "\"%s\" is not true or false", v);
+			goto bad;
+		}
+		for (a = 0; a < RTE_DIM(ann_params); a++)
+			if (strcmp(k + strlen(MG_ANN_PREFIX), ann_params[a].name) == 0)
+				break;
+		if (a == RTE_DIM(ann_params)) {
+			snprintf(why, sizeof(why), "unknown annotation (health-check, outlier-detection, consecutive-failures, outlier-interval, base-ejection-time, max-ejection-time, max-ejection-percent, max-connections, max-pending-connects)");
+			goto bad;
+		}
+		if (mg_conf_gw_set(g, ann_params[a].section, ann_params[a].key, v, why, sizeof(why)) < 0)
+			goto bad;
+		any = 1;
+		continue;
+bad:
+		snprintf(err, errlen, "%s:%u: Service %s/%s metadata.annotations[%s]: %s", s->src.file,
+			 s->src.line, s->ns, s->name, k, why);
+		return -1;
+	}
+	return any;
+}
+
 /* Values the configuration loader cannot know about: refuse them whole. */
 static int
 check_annotations(const struct mg_conf *conf, char *err, size_t errlen)
 {
-	for (uint32_t i = 0; i < conf->n_services; i++) {
-		const struct mg_conf_service *s = &conf->services[i];
+	struct mg_conf_gateway *g = malloc(sizeof(*g));
+	int rc = 0;
 
-		for (uint32_t j = 0; j < s->n_annotations; j++) {
-			const char *v = s->annotations[j][1];
+	if (g == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < conf->n_services && rc == 0; i++)
+		if (svc_params(&conf->gw, &conf->services[i], g, err, errlen) < 0)
+			rc = -1;
+	free(g);
+	return rc;
+}
 
-			if (strcmp(s->annotations[j][0], MG_ANN_HEALTHCHECK) == 0 &&
-			    strcasecmp(v, "true") != 0 && strcasecmp(v, "false") != 0) {
-				snprintf(err, errlen, "%s:%u: Service %s/%s metadata.annotations[%s]: \"%s\" is not true or false",
-					 s->src.file, s->src.line, s->ns, s->name, MG_ANN_HEALTHCHECK, v);
-				return -1;
-			}
+/*
+ * Give the endpoints of every service with overrides its parameters, and its
+ * health-check setting (from @p conf, checked already). An endpoint serving
+ * several services takes those of the last one with overrides.
+ */
+static void
+apply_overrides(struct mg_gw *gw, const struct mg_conf *conf, const struct mg_lb_table *t)
+{
+	struct mg_conf_gateway *g = malloc(sizeof(*g));
+	char err[MG_CONF_ERR_LEN];
+	uint64_t now = now_ms();
+
+	mg_outlier_overrides_clear(gw->ol);
+	for (uint32_t i = 0; i < t->n_svcs; i++) {
+		const struct mg_lb_svc *sv = &t->svcs[i];
+		const struct mg_conf_service *s = &conf->services[sv->ep_conf_idx];
+		enum mg_ol_hc_mode m = svc_hc_mode(s);
+		int any = g != NULL ? svc_params(&conf->gw, s, g, err, sizeof(err)) : 0;
+
+		/* Checked at load; a run-time `set` can still clash with them. */
+		if (any < 0)
+			MG_LOG(WARNING, "%s: the gateway's values apply\n", err);
+
+		for (uint32_t j = 0; j < sv->ep_count; j++) {
+			uint32_t id = t->eps[sv->ep_first + j].id;
+
+			if (m != MG_OL_HC_DEFAULT)
+				mg_outlier_probe_enable(gw->ol, id, m, now);
+			if (any > 0 && mg_outlier_override(gw->ol, id, &g->outlier, &g->circuit) == -ENOSPC)
+				MG_LOG(WARNING, "service %s/%s: more than %u distinct outlier settings, its endpoints keep the gateway's\n",
+				       s->ns, s->name, MG_OL_PSETS - 1);
 		}
 	}
-	return 0;
+	free(g);
 }
 
 int
@@ -301,12 +395,7 @@ mg_gw_apply(struct mg_gw *gw, struct mg_conf *conf, char *err, size_t errlen)
 		MG_LOG(ERR, "out of memory: health-check probes will time out\n");
 	if (gw->sh.probe_port == 0 && conf->gw.healthcheck.enabled)
 		MG_LOG(ERR, "health checks need a source port outside the SNAT port range: none left, checks off\n");
-	for (uint32_t i = 0; i < t->n_svcs; i++) {
-		enum mg_ol_hc_mode m = svc_hc_mode(&conf->services[t->svcs[i].ep_conf_idx]);
-
-		for (uint32_t j = 0; m != MG_OL_HC_DEFAULT && j < t->svcs[i].ep_count; j++)
-			mg_outlier_probe_enable(gw->ol, t->eps[t->svcs[i].ep_first + j].id, m, now_ms());
-	}
+	apply_overrides(gw, conf, t);
 	gw->generation++;
 	gw->sh.params.connect_timeout_ms = conf->gw.connect_timeout_ms ? conf->gw.connect_timeout_ms : 500;
 	gw->sh.params.max_attempts = conf->gw.max_connect_attempts ? conf->gw.max_connect_attempts : 3;
@@ -401,6 +490,8 @@ mg_gw_set_param(struct mg_gw *gw, const char *section, const char *key, const ch
 		 * says so, and the next load or SIGHUP reads the file again. */
 		mg_outlier_set_params(gw->ol, &g->outlier, &g->circuit);
 		mg_outlier_set_healthcheck(gw->ol, &g->healthcheck, now);
+		/* Services' overrides sit on the gateway's values: recompute. */
+		apply_overrides(gw, gw->conf, gw->sh.lb);
 		gw->sh.params.connect_timeout_ms = g->connect_timeout_ms ? g->connect_timeout_ms : 500;
 		gw->sh.params.max_attempts = g->max_connect_attempts ? g->max_connect_attempts : 3;
 		if (mg_outlier_publish_due(gw->ol, now))

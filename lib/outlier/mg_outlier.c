@@ -121,7 +121,7 @@ mg_outlier_factor(const struct mg_outlier *o, const struct mg_ol_ep *e)
 {
 	double s = e->score;
 
-	if (!o->p.enabled)
+	if (!mg_outlier_params(o, e)->p.enabled)
 		return 1000;
 	if (s < MG_OL_SCORE_FLOOR)
 		s = MG_OL_SCORE_FLOOR;
@@ -334,8 +334,10 @@ mg_outlier_set_publish(struct mg_outlier *o, uint32_t batch_ms, uint32_t hystere
 static bool
 limit_reached(const struct mg_outlier *o, const struct mg_ol_ep *e)
 {
-	return (o->cb.max_connections && e->active >= o->cb.max_connections) ||
-	       (o->cb.max_pending_connects && e->pending >= o->cb.max_pending_connects);
+	const struct mg_conf_circuit *cb = &mg_outlier_params(o, e)->cb;
+
+	return (cb->max_connections && e->active >= cb->max_connections) ||
+	       (cb->max_pending_connects && e->pending >= cb->max_pending_connects);
 }
 
 static void
@@ -349,28 +351,99 @@ limit_update(struct mg_outlier *o, struct mg_ol_ep *e, uint64_t now)
 	mg_ol_note(o, e, l ? MG_OL_N_LIMIT_ON : MG_OL_N_LIMIT_OFF, 0, now);
 }
 
+/* k stops where base x k reaches the cap (Envoy): max/base intervals to recover. */
+static void
+params_set(struct mg_ol_params *ps, const struct mg_conf_outlier *p, const struct mg_conf_circuit *cb)
+{
+	uint64_t base, max;
+
+	ps->p = *p;
+	ps->cb = *cb;
+	base = mg_ol_ms(p->base_ejection_ms);
+	max = p->max_ejection_ms > base ? p->max_ejection_ms : base;
+	ps->k_max = (uint32_t)((max + base - 1) / base);
+}
+
+/* @p e's parameters changed: clamp, lift, limit, and mark what the table must learn. */
+static void
+params_apply(struct mg_outlier *o, struct mg_ol_ep *e)
+{
+	const struct mg_ol_params *ps = mg_outlier_params(o, e);
+
+	if (e->k > ps->k_max)
+		e->k = ps->k_max;
+	if (!ps->p.enabled && e->ejected)
+		mg_ol_readmit(o, e, MG_OL_R_DISABLED, o->now);
+	limit_update(o, e, o->now);
+	mg_ol_mark(o, e);
+}
+
 void
 mg_outlier_set_params(struct mg_outlier *o, const struct mg_conf_outlier *p,
 		      const struct mg_conf_circuit *cb)
 {
-	uint64_t base, max;
-
 	o->p = *p;
 	o->cb = *cb;
-	/* k stops where base x k reaches the cap (Envoy): max/base intervals to recover. */
-	base = mg_ol_ms(p->base_ejection_ms);
-	max = p->max_ejection_ms > base ? p->max_ejection_ms : base;
-	o->k_max = (uint32_t)((max + base - 1) / base);
+	params_set(&o->ps[0], p, cb);
+	o->k_max = o->ps[0].k_max;
+	if (o->n_ps == 0)
+		o->n_ps = 1;
+	for (uint32_t i = 0; i < o->n; i++)
+		if (o->eps[i].ps == 0)
+			params_apply(o, &o->eps[i]);
+}
+
+void
+mg_outlier_overrides_clear(struct mg_outlier *o)
+{
 	for (uint32_t i = 0; i < o->n; i++) {
 		struct mg_ol_ep *e = &o->eps[i];
 
-		if (e->k > o->k_max)
-			e->k = o->k_max;
-		if (!p->enabled && e->ejected)
-			mg_ol_readmit(o, e, MG_OL_R_DISABLED, o->now);
-		limit_update(o, e, o->now);
-		mg_ol_mark(o, e);
+		if (e->ps != 0) {
+			e->ps = 0;
+			params_apply(o, e);
+		}
 	}
+	o->n_ps = 1;
+}
+
+static bool
+params_equal(const struct mg_ol_params *a, const struct mg_conf_outlier *p,
+	     const struct mg_conf_circuit *cb)
+{
+	const struct mg_conf_outlier *q = &a->p;
+
+	return q->consecutive_failures == p->consecutive_failures &&
+	       q->interval_ms == p->interval_ms && q->base_ejection_ms == p->base_ejection_ms &&
+	       q->max_ejection_ms == p->max_ejection_ms &&
+	       q->max_ejection_percent == p->max_ejection_percent &&
+	       q->ewma_alpha == p->ewma_alpha && q->readmit_score == p->readmit_score &&
+	       q->enabled == p->enabled && a->cb.max_connections == cb->max_connections &&
+	       a->cb.max_pending_connects == cb->max_pending_connects;
+}
+
+int
+mg_outlier_override(struct mg_outlier *o, uint32_t id, const struct mg_conf_outlier *p,
+		    const struct mg_conf_circuit *cb)
+{
+	struct mg_ol_ep *e = mg_outlier_find(o, id);
+	uint32_t k;
+
+	if (e == NULL)
+		return -ENOENT;
+	for (k = 0; k < o->n_ps; k++)
+		if (params_equal(&o->ps[k], p, cb))
+			break;
+	if (k == o->n_ps) {
+		if (o->n_ps >= MG_OL_PSETS)
+			return -ENOSPC;
+		params_set(&o->ps[o->n_ps++], p, cb);
+	}
+	if (e->ps != k) {
+		e->ps = (uint8_t)k;
+		params_apply(o, e);
+	}
+	return 0;
 }
 
 /* ---- The endpoint set ------------------------------------------------------ */
@@ -517,7 +590,7 @@ mg_outlier_sync_groups(struct mg_outlier *o, const uint32_t *ids, const uint32_t
 static bool
 room_to_eject(const struct mg_outlier *o, const struct mg_ol_ep *e)
 {
-	uint64_t pct = o->p.max_ejection_percent;
+	uint64_t pct = mg_outlier_params(o, e)->p.max_ejection_percent;
 
 	if (pct >= 100)
 		return true;
@@ -546,13 +619,14 @@ count_ejected(struct mg_outlier *o, const struct mg_ol_ep *e, int d)
 static void
 eject(struct mg_outlier *o, struct mg_ol_ep *e, enum mg_ol_event why, uint64_t now)
 {
+	const struct mg_ol_params *ps = mg_outlier_params(o, e);
 	uint64_t t;
 
-	if (e->k < o->k_max)
+	if (e->k < ps->k_max)
 		e->k++;
-	t = (uint64_t)o->p.base_ejection_ms * e->k;
-	if (t > o->p.max_ejection_ms)
-		t = o->p.max_ejection_ms;
+	t = (uint64_t)ps->p.base_ejection_ms * e->k;
+	if (t > ps->p.max_ejection_ms)
+		t = ps->p.max_ejection_ms;
 	e->ejected = true;
 	e->ejected_at = now;
 	e->ejected_until = now + t;
@@ -568,9 +642,11 @@ eject(struct mg_outlier *o, struct mg_ol_ep *e, enum mg_ol_event why, uint64_t n
 void
 mg_ol_restart(struct mg_outlier *o, struct mg_ol_ep *e, uint64_t now)
 {
+	const struct mg_conf_outlier *p = &mg_outlier_params(o, e)->p;
+
 	e->consecutive = 0;
-	e->score = o->p.readmit_score;
-	e->next_decay = now + mg_ol_ms(o->p.interval_ms);
+	e->score = p->readmit_score;
+	e->next_decay = now + mg_ol_ms(p->interval_ms);
 	e->readmitted_at = now;
 }
 
@@ -592,13 +668,14 @@ mg_ol_readmit(struct mg_outlier *o, struct mg_ol_ep *e, enum mg_ol_readmit why, 
 static void
 failure(struct mg_outlier *o, struct mg_ol_ep *e, enum mg_ol_event ev, uint64_t now)
 {
-	uint32_t threshold = o->p.consecutive_failures ? o->p.consecutive_failures : 1;
+	const struct mg_conf_outlier *p = &mg_outlier_params(o, e)->p;
+	uint32_t threshold = p->consecutive_failures ? p->consecutive_failures : 1;
 
 	e->last_failure = (uint8_t)ev;
 	e->last_failure_ms = now;
-	e->score = (1.0 - o->p.ewma_alpha) * e->score;
+	e->score = (1.0 - p->ewma_alpha) * e->score;
 	/* Failures of connects begun before an ejection do not extend it. */
-	if (!o->p.enabled || e->ejected)
+	if (!p->enabled || e->ejected)
 		return;
 	if (++e->consecutive < threshold)
 		return;
@@ -620,13 +697,14 @@ mg_outlier_event(struct mg_outlier *o, uint32_t id, enum mg_ol_event ev, uint32_
 		 uint64_t now)
 {
 	struct mg_ol_ep *e;
-	double a = o->p.ewma_alpha;
+	double a;
 
 	mg_ol_clock(o, now);
 	if ((unsigned int)ev >= MG_OL__MAX || (e = mg_outlier_find(o, id)) == NULL) {
 		o->unknown_events++;
 		return MG_OL_NONE;
 	}
+	a = mg_outlier_params(o, e)->p.ewma_alpha;
 	e->events[ev]++;
 	switch (ev) {
 	case MG_OL_START:

@@ -184,6 +184,7 @@ struct mg_ol_ep {
 	uint32_t pending;         /**< connects in progress */
 	bool at_limit;            /**< circuit breaker */
 	bool drained;             /**< by the operator: no new connections */
+	uint8_t ps;               /**< its parameters: o->ps[ps] (0 = the gateway's) */
 	bool undrained;           /**< undrained since the last publication (publish now) */
 	uint16_t published_factor;/**< weight factor (thousandths) in the last table */
 	uint8_t published_state;  /**< enum mg_lb_ep_state in the last table */
@@ -222,6 +223,15 @@ struct mg_ol_hent {
 	uint32_t idx;
 };
 
+/** Outlier and circuit-breaker parameters: the gateway's, or a service's overrides. */
+struct mg_ol_params {
+	struct mg_conf_outlier p;
+	struct mg_conf_circuit cb;
+	uint32_t k_max;           /**< ceil(max / base ejection time) */
+};
+
+#define MG_OL_PSETS 64            /**< distinct parameter sets (ps[0] = the gateway's) */
+
 /** A group of endpoints (one service port) for maxEjectionPercent. */
 struct mg_ol_group {
 	uint32_t size;            /**< distinct endpoints */
@@ -244,6 +254,8 @@ struct mg_outlier {
 				       [1] next probes */
 	uint32_t heap_n[2];
 	uint32_t k_max;           /**< ceil(max / base ejection time) */
+	struct mg_ol_params ps[MG_OL_PSETS]; /**< [0] = p, cb, k_max; then services' overrides */
+	uint32_t n_ps;
 	uint32_t batch_ms;        /**< weight-only publication period */
 	uint32_t hysteresis;      /**< factor change worth publishing (thousandths) */
 	uint64_t now;             /**< the latest time the caller gave */
@@ -316,6 +328,25 @@ enum mg_ol_change mg_outlier_event(struct mg_outlier *o, uint32_t id, enum mg_ol
  */
 enum mg_ol_change mg_outlier_set_conns(struct mg_outlier *o, uint32_t id, uint32_t active,
 				       uint32_t pending, uint64_t now_ms);
+
+/**
+ * Per-service overrides. mg_outlier_overrides_clear puts every endpoint back
+ * on the gateway's parameters; mg_outlier_override gives endpoint @p id its
+ * own (a service's annotations over the gateway's values), shared with every
+ * endpoint that has the same ones. Ejections running keep their end; a lower
+ * cap clamps the multiplier; limits apply at once. 0, -ENOENT (not tracked)
+ * or -ENOSPC (MG_OL_PSETS distinct sets already).
+ */
+void mg_outlier_overrides_clear(struct mg_outlier *o);
+int mg_outlier_override(struct mg_outlier *o, uint32_t id, const struct mg_conf_outlier *p,
+			const struct mg_conf_circuit *cb);
+
+/** The parameters endpoint @p e runs with. */
+static inline const struct mg_ol_params *
+mg_outlier_params(const struct mg_outlier *o, const struct mg_ol_ep *e)
+{
+	return &o->ps[e->ps];
+}
 
 /**
  * Drain @p id (no new connections; established ones go on) or undrain it.

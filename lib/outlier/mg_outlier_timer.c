@@ -124,7 +124,7 @@ mg_ol_heap_reset(struct mg_outlier *o)
 static void
 decay(struct mg_outlier *o, struct mg_ol_ep *e, uint64_t now)
 {
-	uint64_t iv = mg_ol_ms(o->p.interval_ms);
+	uint64_t iv = mg_ol_ms(mg_outlier_params(o, e)->p.interval_ms);
 
 	while (!e->ejected && e->k > 0 && e->next_decay <= now) {
 		uint64_t bad = e->last_failure_ms > e->last_probe_failure_ms ?

@@ -109,6 +109,32 @@ def test_bad_annotation_refused_whole(tb, gateway_factory, tmp_path):
     assert "healthy" in first_line(gw, "10.20.0.11")
 
 
+def test_service_annotations_override_the_gateway(tb, gateway_factory, tmp_path):
+    """meshgate.io/consecutive-failures: "2" ejects this service's endpoints after 2
+    refused connects (the gateway says 5); an unknown meshgate.io annotation is refused."""
+    text = config(tb, healthcheck=False,
+                  annotations='meshgate.io/consecutive-failures: "2", meshgate.io/base-ejection-time: 20s')
+    gw = gateway_factory(config=text, extra_args=["--cli-socket", str(tmp_path / "gw1" / "cli.sock")])
+    wait_resolved(gw)
+    tb.server_stop("b1")
+    out = ""
+    for _ in range(40):
+        assert all(r[0] == 0 for r in tb.curl_many(3))
+        out = cli(gw, "show endpoint 10.20.0.11")
+        if "EJECTED" in out.splitlines()[0]:
+            break
+    assert "EJECTED" in out.splitlines()[0], out
+    assert "consecutive failures 2," in out, out
+    assert "meshgate: endpoint 10.20.0.11 ejected for 20000 ms" in gw.output()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(config(tb, annotations='meshgate.io/consecutive-failure: "2"'))
+    out = cli(gw, "load %s" % bad)
+    assert "refused" in out and "unknown annotation" in out and "consecutive-failure" in out, out
+    bad.write_text(config(tb, annotations='meshgate.io/max-connections: "-3"'))
+    out = cli(gw, "load %s" % bad)
+    assert "refused" in out and "maxConnections" in out, out
+
+
 def test_drain_stops_new_connections_keeps_established(tb, gateway_factory, tmp_path):
     gw = gateway_factory(config=config(tb, healthcheck=False),
                          extra_args=["--cli-socket", str(tmp_path / "gw1" / "cli.sock")])

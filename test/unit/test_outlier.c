@@ -1494,6 +1494,41 @@ drain_takes_weight_away_at_once(void **state)
 	mg_outlier_free(o);
 }
 
+/* A service's annotations override the gateway's parameters for its endpoints only. */
+static void
+service_overrides_apply_to_its_endpoints(void **state)
+{
+	struct mg_outlier *o = two();
+	struct mg_conf_outlier quick = params;
+	struct mg_conf_circuit one = { .max_connections = 1 };
+
+	quick.consecutive_failures = 2;
+	assert_int_equal(mg_outlier_override(o, A, &quick, &nolimit), 0);
+	assert_int_equal(mg_outlier_override(o, 0x01020304, &quick, &nolimit), -ENOENT);
+	assert_int_equal(o->n_ps, 2);
+	/* The same overrides share one set. */
+	assert_int_equal(mg_outlier_override(o, A, &quick, &nolimit), 0);
+	assert_int_equal(o->n_ps, 2);
+	ev(o, A, MG_OL_REFUSED, 10);
+	ev(o, B, MG_OL_REFUSED, 10);
+	ev(o, A, MG_OL_REFUSED, 20);
+	ev(o, B, MG_OL_REFUSED, 20);
+	assert_true(mg_outlier_find(o, A)->ejected);
+	assert_false(mg_outlier_find(o, B)->ejected);
+	/* A circuit-breaker override: B at its limit with one connection. */
+	assert_int_equal(mg_outlier_override(o, B, &params, &one), 0);
+	ev(o, B, MG_OL_START, 30);
+	ev(o, B, MG_OL_OK, 31);
+	assert_true(mg_outlier_find(o, B)->at_limit);
+	/* Back on the gateway's parameters: no limit, threshold 5 again. */
+	mg_outlier_overrides_clear(o);
+	assert_int_equal(o->n_ps, 1);
+	assert_false(mg_outlier_find(o, B)->at_limit);
+	assert_int_equal(mg_outlier_params(o, mg_outlier_find(o, A))->p.consecutive_failures,
+			 params.consecutive_failures);
+	mg_outlier_free(o);
+}
+
 int
 main(void)
 {
@@ -1534,6 +1569,7 @@ main(void)
 		cmocka_unit_test(hc_off_brings_back_what_it_took_out),
 		cmocka_unit_test(hc_state_survives_sync),
 		cmocka_unit_test(drain_takes_weight_away_at_once),
+		cmocka_unit_test(service_overrides_apply_to_its_endpoints),
 	};
 
 	mg_test_eal_init("test_outlier");
