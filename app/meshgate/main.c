@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,20 @@ print_summary(const struct mg_conf *c)
 	       c->n_services, c->n_endpoints);
 }
 
+/* The control surface is the owner's: the runtime directory and its sockets. */
+static void
+restrict_runtime_dir(void)
+{
+	char path[PATH_MAX];
+	const char *dir = rte_eal_get_runtime_dir();
+
+	if (dir == NULL || chmod(dir, 0700) != 0)
+		fprintf(stderr, "meshgate: cannot restrict %s to its owner: %s\n", dir ? dir : "the runtime directory",
+			strerror(errno));
+	snprintf(path, sizeof(path), "%s/dpdk_telemetry.v2", dir ? dir : "");
+	chmod(path, 0600);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -187,6 +203,16 @@ main(int argc, char **argv)
 		if (parse_app_args(app_argc, app_argv, &o) < 0)
 			return 2;
 	}
+	if (o.cli_socket != NULL) {
+		struct stat st;
+
+		/* Checked before anything starts: it would be replaced. */
+		if (lstat(o.cli_socket, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "meshgate: --cli-socket %s: exists and is not a socket\n",
+				o.cli_socket);
+			return 2;
+		}
+	}
 	if (o.config != NULL)
 		conf = mg_conf_load_file(o.config, err, sizeof(err));
 	else
@@ -204,6 +230,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Everything the EAL creates (the runtime directory, the telemetry and
+	 * multi-process sockets, hugepage files) is the owner's alone. */
+	umask(0077);
 	rc = rte_eal_init(eal_argc, argv);
 	if (rc < 0) {
 		fprintf(stderr, "meshgate: cannot start the EAL: %s\n", rte_strerror(rte_errno));
@@ -225,6 +254,7 @@ main(int argc, char **argv)
 	}
 	rte_pdump_init();
 	mg_telemetry_register(&gw);
+	restrict_runtime_dir();
 	if (mg_gw_start(&gw, err, sizeof(err)) < 0) {
 		fprintf(stderr, "meshgate: %s\n", err);
 		mg_gw_fini(&gw);

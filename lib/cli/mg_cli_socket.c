@@ -81,6 +81,7 @@ int
 mg_cli_socket_start(struct mg_gw *gw, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
 	pthread_t tid;
 	mode_t old;
 
@@ -89,7 +90,14 @@ mg_cli_socket_start(struct mg_gw *gw, const char *path, char *err, size_t errlen
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1); /* fits: checked above */
-	unlink(path);
+	/* Replace a stale socket, never anything else (we may run as root). */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "--cli-socket %s: exists and is not a socket", path);
+			return -1;
+		}
+		unlink(path);
+	}
 	sock.gw = gw;
 	sock.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	old = umask(0077); /* owner only, from the first moment */

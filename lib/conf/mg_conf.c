@@ -913,12 +913,29 @@ load_one_file(struct mg_conf_loader *ld, const char *path, int remote, const str
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
+	struct stat st;
 	int rc;
 
 	if (f == NULL)
 		return cannot(ld, path, "cannot open", errno, by);
+	/* Only regular files of sane size: `load /dev/zero` or a FIFO must not
+	 * hang the control thread or eat its memory. */
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return mg_conf_err_at(ld, path, 0, "not a regular file");
+	}
+	if (st.st_size > MG_CONF_MAX_FILE) {
+		fclose(f);
+		return mg_conf_err_at(ld, path, 0, "larger than %d MiB", MG_CONF_MAX_FILE >> 20);
+	}
 	for (;;) {
 		size_t n;
+
+		if (len > MG_CONF_MAX_FILE) {
+			free(buf);
+			fclose(f);
+			return mg_conf_err_at(ld, path, 0, "larger than %d MiB", MG_CONF_MAX_FILE >> 20);
+		}
 
 		if (len + 4096 + 1 > cap) {
 			size_t ncap = cap ? cap * 2 : 65536;

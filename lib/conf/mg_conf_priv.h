@@ -17,6 +17,7 @@
 #include "mg_conf.h"
 
 #define MG_CONF_MAX_DIR_DEPTH 8   /**< nested directories named as manifests */
+#define MG_CONF_MAX_FILE (64 << 20) /**< bytes of one YAML file, at most */
 #define MG_CONF_GW_MANIFESTS 16   /**< sizeof mg_conf_gateway.manifests */
 #define MG_CONF_RC_MANIFESTS 8    /**< sizeof mg_conf_cluster.manifests */
 

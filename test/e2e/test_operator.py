@@ -52,12 +52,36 @@ def test_cli_socket_commands_and_errors(tb, gw):
     assert "10.20.0.11:8080" in out and ("TIME_WAIT" in out or "ESTABLISHED" in out)
     bad = cli(gw, "show port stats 99", "show service nope/none", "show bogus", "load /nonexistent.yaml",
               "show endpoint 10.99.0.1", "set log loud", "set outlier consecutiveFailures -1",
-              "set healthcheck bogus 1", "set endpoint 10.99.0.1 drain", "set connect timeout 1x")
-    assert bad.count("# error") == 10 and "# ok" not in bad, bad
+              "set healthcheck bogus 1", "set endpoint 10.99.0.1 drain", "set connect timeout 1x",
+              "load /dev/zero", "load /tmp")
+    assert bad.count("# error") == 12 and "# ok" not in bad, bad
+    assert "not a regular file" in bad
     assert "Invalid port 99" in bad
     assert "Configuration refused, the running one stays" in bad
     assert gw.alive()
     assert len(tb.curl_many(5)) == 5
+
+
+def test_control_surface_is_owner_only(tb, gw, tmp_path):
+    """The CLI socket, the telemetry socket and the EAL runtime directory: the owner's
+    alone; nothing of meshgate's listens on the network; --cli-socket never replaces
+    anything but a socket."""
+    import os
+    import stat
+    sock = tmp_path / "gw1" / "cli.sock"
+    assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600
+    run = Path("/var/run/dpdk") / gw.prefix
+    assert stat.S_IMODE(os.stat(run).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(run / "dpdk_telemetry.v2").st_mode) & 0o077 == 0
+    r = subprocess.run(["ss", "-Hltnup"], capture_output=True, text=True)
+    assert "meshgate" not in r.stdout, r.stdout
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n")
+    r = subprocess.run([str(gw.argv()[0]), "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
+                        gw.prefix + "x", "--", "--cli-socket", str(victim)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "is not a socket" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert victim.read_text() == "keep me\n"
 
 
 def test_telemetry_matches_the_cli(tb, gw):
