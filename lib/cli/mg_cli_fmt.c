@@ -580,6 +580,8 @@ config_control(struct mg_gw *gw, const struct mg_cli_kv *kv)
 	kv->u64(kv->ctx, "events_unknown", c->ev_unknown);
 	kv->u64(kv->ctx, "ejections", c->ejections);
 	kv->u64(kv->ctx, "readmissions", c->readmissions);
+	kv->u64(kv->ctx, "eject_publish_us_last", c->eject_publish_us_last);
+	kv->u64(kv->ctx, "eject_publish_us_max", c->eject_publish_us_max);
 	kv->u64(kv->ctx, "probes_sent", c->probes_sent);
 	kv->u64(kv->ctx, "probe_results", c->probe_results);
 	kv->u64(kv->ctx, "probe_down", c->probe_down);

@@ -628,6 +628,7 @@ static const int8_t ev_to_ol[] = {
 static void
 events_drain(struct mg_gw *gw, uint64_t now)
 {
+	uint64_t t0 = rte_get_tsc_cycles(), ejections = gw->cst.ejections;
 	struct mg_event ev[64];
 
 	for (uint16_t w = 0; w < gw->n_workers; w++) {
@@ -671,8 +672,17 @@ events_drain(struct mg_gw *gw, uint64_t now)
 	mg_probe_send_due(gw, now);
 	notes_drain(gw);
 	/* State changes publish at once; weight drift once per batch period. */
-	if (mg_outlier_publish_due(gw->ol, now))
+	if (mg_outlier_publish_due(gw->ol, now)) {
 		rebuild(gw, now);
+		if (gw->cst.ejections != ejections) {
+			/* From reading the failure that ejected to the table without it. */
+			uint64_t us = (rte_get_tsc_cycles() - t0) / (rte_get_tsc_hz() / 1000000);
+
+			gw->cst.eject_publish_us_last = us;
+			if (us > gw->cst.eject_publish_us_max)
+				gw->cst.eject_publish_us_max = us;
+		}
+	}
 }
 
 /* Announce every address of every port (gratuitous ARP). */

@@ -99,6 +99,8 @@ struct mg_gw_ctl_stats {
 	uint64_t probe_down;        /**< endpoints taken out by health checks */
 	uint64_t probe_up;
 	uint64_t rebuilds;          /**< tables rebuilt for health changes */
+	uint64_t eject_publish_us_last; /**< the ejecting event read -> the table without it out */
+	uint64_t eject_publish_us_max;
 	uint64_t dazed;             /**< times a service became dazed */
 };
 

@@ -9,6 +9,7 @@ good ones bring it back. Drain stops new connections to an endpoint and keeps
 the established ones. `set ...` changes a parameter at run time; bad values
 are refused and change nothing.
 """
+import re
 import subprocess
 import time
 
@@ -126,6 +127,11 @@ def test_service_annotations_override_the_gateway(tb, gateway_factory, tmp_path)
     assert "EJECTED" in out.splitlines()[0], out
     assert "consecutive failures 2," in out, out
     assert "meshgate: endpoint 10.20.0.11 ejected for 20000 ms" in gw.output()
+    conf = cli(gw, "show config")
+    figures = {k: v for k, v in re.findall(r"(eject_publish_us_last|publish_wait_us_last)\W+(\d+)", conf)}
+    assert set(figures) == {"eject_publish_us_last", "publish_wait_us_last"}, conf
+    print("failure read -> generation without the endpoint published: %s us; "
+          "-> every worker on it: +%s us" % (figures["eject_publish_us_last"], figures["publish_wait_us_last"]))
     bad = tmp_path / "bad.yaml"
     bad.write_text(config(tb, annotations='meshgate.io/consecutive-failure: "2"'))
     out = cli(gw, "load %s" % bad)
