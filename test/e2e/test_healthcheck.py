@@ -13,6 +13,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from test_outlier import cli
 from test_locality import config as base_config
 
@@ -64,8 +66,10 @@ def served_by(tb, n):
     return [r[2] for r in res]
 
 
-def test_health_check_takes_a_dead_idle_endpoint_out_and_back(tb, gateway_factory, tmp_path):
-    gw = gateway_factory(config=config(tb), extra_args=["--cli-socket", str(tmp_path / "gw1" / "cli.sock")])
+@pytest.mark.parametrize("workers", [1, 2], ids=["1worker", "2workers"])
+def test_health_check_takes_a_dead_idle_endpoint_out_and_back(tb, gateway_factory, tmp_path, workers):
+    gw = gateway_factory(config=config(tb), workers=workers,
+                         extra_args=["--cli-socket", str(tmp_path / "gw1" / "cli.sock")])
     wait_resolved(gw)
     ip = "10.20.0.12"
     # Every endpoint answers its probes.
