@@ -291,6 +291,13 @@ mg_cli_ep_get(const struct mg_gw *gw, const struct mg_lb_table *t, const struct 
 	e->ready = ep->ready;
 	e->state = ep->state;
 	e->state_name = ep_state_name(ep->state);
+	/* The table says "no weight"; the outlier model says why. */
+	if (ep->state == MG_LB_EP_AT_LIMIT || ep->state == MG_LB_EP_EJECTED) {
+		const struct mg_ol_ep *o = mg_outlier_find(gw->ol, ep->id);
+
+		if (o != NULL && (o->drained || o->hc_down))
+			e->state_name = mg_ol_show_name(mg_outlier_show(o));
+	}
 	e->port_id = ep->port_id;
 	e->remote = ep->remote != UINT16_MAX && ep->remote < g->n_remotes;
 	e->resolved = mg_neigh_mac(gw->sh.neigh, ep->nh, &mac);
