@@ -295,11 +295,18 @@ class Gateway:
         return self
 
     def wait_ready(self, timeout=10):
-        """Both gateway addresses answer ping (ARP and ICMP work through the moved TAPs)."""
+        """Both gateway addresses answer ping (ARP and ICMP work through the moved TAPs),
+        from the client and from every backend: so the gateway has every backend's MAC
+        before a test counts who gets traffic (until then new connections skip an
+        endpoint whose next hop is unresolved, which on a loaded machine can last)."""
         deadline = time.monotonic() + timeout
         while True:
             a = self.tb.run("c1", ["ping", "-c", "1", "-W", "1", GW_CLIENT], timeout=10)
-            b = self.tb.run("b1", ["ping", "-c", "1", "-W", "1", GW_BACKEND], timeout=10) if a.returncode == 0 else a
+            b = a
+            for i in range(1, self.tb.n_backends + 1):
+                if b.returncode != 0:
+                    break
+                b = self.tb.run("b%d" % i, ["ping", "-c", "1", "-W", "1", GW_BACKEND], timeout=10)
             if a.returncode == 0 and b.returncode == 0:
                 return
             if self.proc.poll() is not None:

@@ -35,6 +35,11 @@ def one_request(host, port, path, connect_timeout, timeout):
             return "refused", None, time.monotonic() - t0, "ECONNREFUSED"
         except (socket.timeout, TimeoutError):
             return "connect_timeout", None, time.monotonic() - t0, "no SYN+ACK"
+        except ConnectionResetError:
+            # Linux reports ECONNREFUSED for a RST to the SYN; ECONNRESET means the
+            # SYN+ACK came and a RST right after it, before connect() returned: the
+            # backend accepted, then died (its listener closed with us in its queue).
+            return "reset", None, time.monotonic() - t0, "RST right after SYN+ACK"
         except OSError as e:
             return "error", None, time.monotonic() - t0, "connect: %s" % e
         t_conn = time.monotonic() - t0
