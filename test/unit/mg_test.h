@@ -30,4 +30,19 @@ mg_test_eal_init(const char *prog)
 	}
 	return mp;
 }
+
+/* Write @p text to @p dir/@p name (a test's own temporary directory); aborts on failure. */
+static inline void
+mg_test_write_file(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "cannot write %s\n", path);
+		abort();
+	}
+}
 #endif

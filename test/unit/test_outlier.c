@@ -566,14 +566,7 @@ static char tmpdir[64];
 static void
 write_file(const char *name, const char *text)
 {
-	char path[160];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	mg_test_write_file(tmpdir, name, text);
 }
 
 static void
