@@ -124,12 +124,14 @@ mg_flow_alloc(struct mg_flow_table *ft)
 int
 mg_flow_bind(struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t idx, int dir)
 {
+	ft->key_changes++;
 	return rte_hash_add_key_data(ft->hash, k, (void *)(uintptr_t)MG_FLOW_REF(idx, dir));
 }
 
 void
 mg_flow_unbind(struct mg_flow_table *ft, const struct mg_flow_key *k)
 {
+	ft->key_changes++;
 	rte_hash_del_key(ft->hash, k);
 }
 

@@ -107,6 +107,7 @@ struct mg_flow_table {
 	uint32_t n_free;
 	uint32_t size;
 	struct mg_flow_tlist lists[MG_FLOW_TCLASS_MAX];
+	uint32_t key_changes;   /**< keys bound or unbound so far: a bulk lookup is stale once it moves */
 };
 
 /** Lookup result: flow index << 1 | direction (0 = client side, 1 = endpoint side). */

@@ -427,6 +427,52 @@ test_client_syn_retransmission_absorbed(void **state)
 	rte_pktmbuf_free(s);
 }
 
+/* Found by fuzz_packet: both copies of a SYN in one RX burst made a flow each
+ * (the bulk lookup ran before the first made its flow), the second stealing
+ * the client key from the first. The copy must be absorbed like a
+ * retransmission, and segments after a flow's end in the same burst must
+ * not reach the flow by a stale lookup. */
+static void
+test_syn_twice_in_one_burst_makes_one_flow(void **state)
+{
+	struct rte_mbuf *b[4] = {
+		from_client(40030, MG_TCP_SYN, 1000, 0, 0),
+		from_client(40030, MG_TCP_SYN, 1000, 0, 0),
+		from_client(40031, MG_TCP_SYN, 7000, 0, 0),
+		from_client(40031, MG_TCP_RST | MG_TCP_ACK, 7001, 0, 0),
+	};
+	struct rte_mbuf *s, *m;
+
+	mg_proxy_input(&fx.w, b, 4, false);
+	mg_proxy_flush(&fx.w);
+	s = sent(port_b);
+	assert_non_null(s);
+	assert_int_equal(tcp_of(s)->tcp_flags, MG_TCP_SYN);
+	m = sent(port_b);       /* 40031's SYN, then its RST */
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->tcp_flags & MG_TCP_RST, MG_TCP_RST);
+	rte_pktmbuf_free(m);
+	assert_null(sent(port_b));
+	assert_int_equal(fx.w.st.flows_new, 2);
+	assert_int_equal(fx.w.st.drop[MG_DROP_SYN_RETRANSMIT], 1);
+	assert_int_equal(mg_flow_count(fx.w.ft), 1);  /* 40030's; 40031's ended */
+	/* The flow the key leads to is the one connecting. */
+	input(reply_from(s, MG_TCP_SYN | MG_TCP_ACK, 5000, 1001, 0));
+	m = sent(port_c);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->dst_port, BE16(40030));
+	rte_pktmbuf_free(m);
+	input(from_client(40030, MG_TCP_ACK, 1001, 5001, 0));
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->src_port, tcp_of(s)->src_port);
+	rte_pktmbuf_free(m);
+	rte_pktmbuf_free(s);
+}
+
 static void
 test_icmp_unreachable_fails_over(void **state)
 {
@@ -814,6 +860,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_connect_timeout_fails_over, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_every_attempt_fails_client_gets_rst, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_client_syn_retransmission_absorbed, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_twice_in_one_burst_makes_one_flow, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoint_time_wait_ack_is_cleared, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_unreachable_fails_over, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_close_both_ways_then_expire, setup1, teardown),
