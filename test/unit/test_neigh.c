@@ -11,7 +11,9 @@
 #include "mg_test.h"
 #include "mg_neigh.h"
 
-#define IP(a, b, c, d) rte_cpu_to_be_32(RTE_IPV4(a, b, c, d))
+/* Not RTE_IPV4: DPDK 22.11's shifts an int, undefined from 128.0.0.0 on (UBSan). */
+#define IP(a, b, c, d) rte_cpu_to_be_32(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | \
+					((uint32_t)(c) << 8) | (uint32_t)(d))
 
 struct asked {
 	uint32_t n;
