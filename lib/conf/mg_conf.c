@@ -823,6 +823,55 @@ diag_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
 
 static int load_pending_manifests(struct mg_conf_loader *ld);
 
+/*
+ * The line of the first byte sequence that is not UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0 if all is.
+ * YAML streams are Unicode, and libfyaml 0.7.12 (Debian 12) never returns
+ * from a directive ("%...") whose name holds such a byte: found by
+ * fuzz_conf, so the loader refuses them before the parser sees them.
+ */
+static uint32_t
+utf8_bad_line(const char *text, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)text, *end = p + len;
+	uint32_t line = 1;
+
+	while (p < end) {
+		uint8_t c = *p;
+		uint32_t n, cp;
+
+		if (c < 0x80) {
+			line += c == '\n';
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return line;
+		}
+		if ((size_t)(end - p) <= n)
+			return line;
+		for (uint32_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return line;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return line;
+		p += n + 1;
+	}
+	return 0;
+}
+
 static int
 load_text(struct mg_conf_loader *ld, const char *text, size_t len, const char *file,
 	  const char *dir, int remote)
@@ -835,6 +884,10 @@ load_text(struct mg_conf_loader *ld, const char *text, size_t len, const char *f
 	struct fy_document *fyd;
 	int rc = 0;
 
+	uint32_t bad = utf8_bad_line(text, len);
+
+	if (bad != 0)
+		return mg_conf_err_at(ld, file, bad, "YAML: not UTF-8 text");
 	fy_diag_cfg_default(&dc);
 	dc.fp = NULL;
 	dc.output_fn = diag_output;

@@ -951,6 +951,14 @@ test_error_yaml_and_files(void **state)
 	expect_error(GW_HEAD "  network: n1\n  network: n2\n", "t.yaml:8: YAML: duplicate key");
 	expect_error(GW_HEAD "  cluster: \"c1\n", "t.yaml:7: YAML: double-quoted scalar without closing quote");
 	expect_error("a: b: c\n", "t.yaml:1: YAML: invalid nested block mapping on the same line");
+	/* Not UTF-8: refused before libfyaml, which loops forever on a directive
+	 * name holding such a byte (found by fuzz_conf). */
+	expect_error("%\xbe:\xc8", "t.yaml:1: YAML: not UTF-8 text");
+	expect_error("# ok\n%a\xbe\n", "t.yaml:2: YAML: not UTF-8 text");
+	expect_error(GW_HEAD "  network: \xc0\xaf\n", "t.yaml:7: YAML: not UTF-8 text");      /* overlong */
+	expect_error(GW_HEAD "  network: \xed\xa0\x80\n", "t.yaml:7: YAML: not UTF-8 text"); /* surrogate */
+	expect_error(GW_HEAD "  network: n\xc3\n", "t.yaml:7: YAML: not UTF-8 text");    /* truncated */
+	mg_conf_free(must_load_str("# caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n" GW_HEAD "  network: n1\n"));
 
 	/* A file that does not exist. */
 	snprintf(path, sizeof(path), "%s/no-such-file.yaml", fixdir);
