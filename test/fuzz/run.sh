@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# One bounded fuzz run (the meson test suite 'fuzz', scripts/fuzz.sh):
+#   run.sh FUZZER SRCDIR NAME WORKDIR [SECONDS]
+# Replays the committed inputs (SRCDIR/corpus/NAME, SRCDIR/regressions/NAME),
+# then fuzzes for SECONDS (default $MG_FUZZ_SECONDS, else 60) with them as
+# the starting corpus. New inputs go to WORKDIR/corpus (never to the repo);
+# a crash leaves WORKDIR/crash-* and fails the run. Prints the executions.
+set -uo pipefail
+fuzzer=$(realpath "$1") src=$(realpath "$2") name=$3 work=$(realpath -m "$4")
+secs=${5:-${MG_FUZZ_SECONDS:-60}}
+mkdir -p "$work/corpus"
+rm -f "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*
+dirs=()
+for d in "$src/corpus/$name" "$src/regressions/$name"; do
+	[ -d "$d" ] && dirs+=("$d")
+done
+# detect_leaks: the targets check their own mbuf/flow accounting; LSan at
+# each input is kept (heap of libfyaml, cmdline and our own code). DPDK's
+# EAL memory is mmap'ed, not malloc'ed, so LSan does not see it.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
+[ -f "$src/lsan-$name.supp" ] && export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$src/lsan-$name.supp}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+log=$work/fuzz.log
+echo "fuzz $name: $secs s, seeds: ${dirs[*]}"
+( cd "$work" && exec "$fuzzer" -max_total_time="$secs" -timeout=25 -rss_limit_mb=3072 \
+	-max_len=8192 -print_final_stats=1 -artifact_prefix="$work/" \
+	"$work/corpus" "${dirs[@]}" ) >"$log" 2>&1
+rc=$?
+execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1)
+if [ "$rc" -ne 0 ]; then
+	tail -n 60 "$log"
+	ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* 2>/dev/null
+	echo "fuzz $name: FAILED (exit $rc) after ${execs:-?} executions; log $log"
+	exit 1
+fi
+echo "fuzz $name: ${execs:-?} executions in $secs s ($cov, $corp), no crash"
