@@ -5,6 +5,24 @@ MG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MG_BUILD=${MG_BUILD:-$MG_ROOT/build}
 MG_BIN=${MG_BIN:-$MG_BUILD/app/meshgate/meshgate}
 MG_PY=/usr/bin/python3     # Debian's, with python3-pytest and python3-scapy
+# Second builds of CI (scripts/test.sh): sanitizers (gcc) and fuzz targets (clang).
+MG_BUILD_SAN=${MG_BUILD_SAN:-$MG_ROOT/build-san}
+MG_BUILD_FUZZ=${MG_BUILD_FUZZ:-$MG_ROOT/build-fuzz}
+
+# Configure (once) and build a build directory: mg_build DIR [meson options...]
+mg_build() {
+	local dir=$1
+	shift
+	if [ ! -f "$dir/meson-private/coredata.dat" ]; then
+		meson setup "$dir" "$@" >/dev/null || return 1
+	fi
+	ninja -C "$dir" >/dev/null || ninja -C "$dir"
+}
+
+# The libFuzzer targets: clang, ASan+UBSan, no unit tests.
+mg_fuzz_build() {
+	CC=clang mg_build "$MG_BUILD_FUZZ" -Dfuzz=true -Dtests=false
+}
 
 # EAL memory options: nothing when enough hugepages are free on a mounted
 # hugetlbfs, else "--no-huge -m 1024". MG_EAL_MEM overrides.

@@ -39,6 +39,8 @@ PKGS=(
 	curl wrk iperf3 nginx-light
 	# comparisons, fuzzing, cycle counts (later issues)
 	haproxy clang valgrind
+	# libFuzzer and the clang sanitizer runtimes (compiler-rt): meson -Dfuzz=true
+	libclang-rt-14-dev
 )
 if [ "$DO_APT" = 1 ]; then
 	missing=()

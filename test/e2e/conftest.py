@@ -41,6 +41,8 @@ GW_BACKEND = "10.20.0.1"
 # ("worker lcore 1: ... flows N" is accepted too); the key is the lcore id.
 WORKER_LINE = re.compile(r"^\s*worker\s+(?:\d+\s+)?(?:lcore\s+)?(\d+)\s*:.*?\bflows[\s:=]+(\d+)", re.M)
 RUNNING_LINE = "meshgate: running"
+# AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer (meson -Dsanitize=true)
+SANITIZER_REPORT = re.compile(r"^(==\d+==ERROR: \w+Sanitizer|.*: runtime error: |SUMMARY: \w+Sanitizer)", re.M)
 
 _module_seq = itertools.count()
 
@@ -409,6 +411,13 @@ def gateway_factory(request, tb, tmp_path):
     for gw in started:
         gw.stop()
         gw.kill()
+    # Under -Dsanitize=true a report may come at any time, at exit too (the
+    # process may still exit 0 with a leak report when not halting): fail.
+    for gw in started:
+        m = SANITIZER_REPORT.search(gw.output())
+        if m:
+            lines = gw.output()[m.start():].splitlines()[:60]
+            pytest.fail("sanitizer report in %s:\n%s" % (gw.log_path, "\n".join(lines)))
 
 
 @pytest.hookimpl(hookwrapper=True)

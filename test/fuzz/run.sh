@@ -25,7 +25,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 log=$work/fuzz.log
 echo "fuzz $name: $secs s, seeds: ${dirs[*]}"
 ( cd "$work" && exec "$fuzzer" -max_total_time="$secs" -timeout=25 -rss_limit_mb=3072 \
-	-max_len=8192 -print_final_stats=1 -artifact_prefix="$work/" \
+	-max_len=8192 -print_final_stats=1 -artifact_prefix="$work/" ${MG_FUZZ_EXTRA:-} \
 	"$work/corpus" "${dirs[@]}" ) >"$log" 2>&1
 rc=$?
 execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
