@@ -65,10 +65,12 @@ mg_probe_targets_build(struct mg_gw *gw, const struct mg_lb_table *t)
 			.nh = e->nh, .order = i,
 		};
 	}
-	/* Sort by id, the first in table order first, then keep one per id. */
-	qsort(v, n, sizeof(*v), target_cmp);
+	/* Sort by id, the first in table order first, then keep one per id.
+	 * (Not qsort(NULL, 0): undefined, UBSan stops a gateway with no endpoint.) */
 	if (n > 1) {
 		uint32_t k = 0;
+
+		qsort(v, n, sizeof(*v), target_cmp);
 
 		for (uint32_t i = 1; i < n; i++) {
 			if (v[i].id != v[k].id)
