@@ -332,6 +332,28 @@ struct run {
 
 /* ---- after every step ---------------------------------------------------------- */
 
+/*
+ * Is the TCP checksum of @p m right? On a linear copy: DPDK 22.11's
+ * rte_raw_cksum_mbuf() (behind rte_ipv4_udptcp_cksum_mbuf_verify) truncates
+ * a segment's partial sum to 16 bits before swapping it after an odd-length
+ * segment, and so calls some broken chains good (meshgate does not use it).
+ */
+static bool
+tcp_csum_ok(const struct rte_mbuf *m, const struct mg_pkt_info *pi)
+{
+	static uint8_t buf[2 * MAX_FRAME];
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const uint8_t *p;
+
+	if (len > sizeof(buf))
+		return false;
+	p = rte_pktmbuf_read(m, 0, len, buf);
+	if (p == NULL)
+		return false;
+	return rte_ipv4_udptcp_cksum_verify((const struct rte_ipv4_hdr *)(p + pi->l3_off),
+					    p + pi->l4_off) == 0;
+}
+
 static void
 check_out(struct run *r, uint16_t port, struct rte_mbuf *m)
 {
@@ -350,8 +372,14 @@ check_out(struct run *r, uint16_t port, struct rte_mbuf *m)
 	const struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *,
 								pi.l4_off);
 
-	if (r->all_csum_ok && rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, pi.l4_off) != 0)
+	if (r->all_csum_ok && !tcp_csum_ok(m, &pi)) {
+		fprintf(stderr, "fuzz_packet: port %u: %u bytes in %u segments (first %u), IP length %u,"
+			" flags 0x%02x, checksum 0x%04x\n", port, rte_pktmbuf_pkt_len(m), m->nb_segs,
+			rte_pktmbuf_data_len(m), rte_be_to_cpu_16(ip->total_length), th->tcp_flags,
+			rte_be_to_cpu_16(th->cksum));
+		rte_pktmbuf_dump(stderr, m, 128);
 		die("a TCP segment was sent with a bad checksum");
+	}
 	if (port == port_b) {
 		struct seen *s = &r->seen[r->n_seen++ % N_SEEN];
 
@@ -464,8 +492,7 @@ frame_csum_ok(struct rte_mbuf *m)
 
 	if (mg_pkt_parse(m, &pi) != MG_PKT_TCP)
 		return true;
-	return rte_ipv4_udptcp_cksum_mbuf_verify(m, rte_pktmbuf_mtod_offset(m,
-			const struct rte_ipv4_hdr *, pi.l3_off), pi.l4_off) == 0;
+	return tcp_csum_ok(m, &pi);
 }
 
 /*
@@ -547,9 +574,13 @@ deliver(struct run *r, struct rte_mbuf *m, uint8_t pick)
 	if (!frame_csum_ok(m))
 		r->all_csum_ok = false;
 	w = rx_worker(r, m, pick);
-	if (trace)
-		fprintf(stderr, "  packet of %u bytes on port %u to worker %u%s\n",
-			rte_pktmbuf_pkt_len(m), m->port, w, r->burst_left ? " (burst)" : "");
+	if (trace) {
+		fprintf(stderr, "  packet of %u bytes on port %u to worker %u%s%s\n",
+			rte_pktmbuf_pkt_len(m), m->port, w, r->burst_left ? " (burst)" : "",
+			frame_csum_ok(m) ? "" : " (bad TCP checksum)");
+		if (getenv("MG_FUZZ_TRACE")[0] == '2')
+			rte_pktmbuf_dump(stderr, m, 96);
+	}
 	if (r->burst_left > 0 && r->n_burst > 0 && w != r->burst_worker) {
 		/* Another queue: the burst so far goes first. */
 		mg_proxy_input(&wk[r->burst_worker], r->burst, r->n_burst, false);
