@@ -32,6 +32,7 @@ static int null_fd;
 static const char *conf_yaml =
 	"apiVersion: meshgate.io/v1alpha1\nkind: MeshGateway\nmetadata: {name: t}\n"
 	"spec:\n  network: n1\n  connect: {timeout: 200ms}\n"
+	"  flowTable: {size: 1024}\n"      /* "show flows" scans it: keep it small */
 	"  ports:\n"
 	"    - {name: client, device: 'net_null0,no-rx=1', address: 10.10.0.1/24}\n"
 	"    - {name: backend, device: 'net_null1,no-rx=1', address: 10.20.0.1/24}\n"
@@ -47,7 +48,7 @@ setup(void)
 {
 	char *eal[] = { "fuzz_cli", "--no-huge", "--no-shconf", "-m", "256", "--no-pci",
 			"--log-level=crit", "--file-prefix=fuzz_cli", "--lcores", "0@0,1@0", NULL };
-	struct mg_gw_opts opts = { .idle_sleep_us = 200, .drivers_conf = "" };
+	struct mg_gw_opts opts = { .idle_sleep_us = 1000, .drivers_conf = "" };
 	char err[MG_CONF_ERR_LEN];
 	struct mg_conf *conf;
 	FILE *f;
