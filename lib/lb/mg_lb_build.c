@@ -405,14 +405,23 @@ struct mg_lb_table *
 mg_lb_build(struct mg_conf *conf, const struct mg_lb_env *env, char *err, size_t errlen)
 {
 	struct mg_lb_table *t;
-	uint32_t max_svcs = 0, max_eps, per_svc;
+	uint64_t max_svcs = 0, max_eps, per_svc;
 	char name[RTE_HASH_NAMESIZE];
 	struct build b = { .conf = conf, .env = env, .err = err, .errlen = errlen };
 
 	for (uint32_t i = 0; i < conf->n_services; i++)
-		max_svcs += conf->services[i].n_vips * conf->services[i].n_ports;
-	per_svc = conf->n_endpoints + conf->gw.n_remotes + 1;
+		max_svcs += (uint64_t)conf->services[i].n_vips * conf->services[i].n_ports;
+	per_svc = (uint64_t)conf->n_endpoints + conf->gw.n_remotes + 1;
 	max_eps = max_svcs * per_svc;
+	/* Bounds for every service port's candidates at once: in 32 bits the
+	 * product wrapped (65536 service ports x 65536 endpoints gave room for
+	 * 65536 entries, and the build wrote past them). */
+	if (max_svcs >= UINT32_MAX / 2 || max_eps >= UINT32_MAX) {
+		snprintf(err, errlen, "%s: %" PRIu64 " service ports x %" PRIu64
+			 " candidate endpoints are too many for one table", conf->path, max_svcs,
+			 per_svc);
+		return NULL;
+	}
 	t = mg_lb_zalloc("mg_lb_table", sizeof(*t));
 	if (t == NULL)
 		goto nomem;

@@ -157,6 +157,25 @@ test_pick_excludes_tried(void **state)
 	mg_lb_free(t);
 }
 
+/* The bound of every service's candidates once wrapped in 32 bits (65536
+ * service ports x 65536 endpoints left room for 65536): refused now. */
+static void
+test_table_bound_does_not_wrap(void **state)
+{
+	struct mg_lb_env env = { .resolve = resolve, .generation = 1001 };
+	struct mg_conf c = { .path = "big.yaml", .n_services = 65536, .n_endpoints = 65536 };
+	char err[512];
+
+	c.services = calloc(c.n_services, sizeof(*c.services));
+	assert_non_null(c.services);
+	for (uint32_t i = 0; i < c.n_services; i++)
+		c.services[i].n_vips = c.services[i].n_ports = 1;
+	assert_null(mg_lb_build(&c, &env, err, sizeof(err)));
+	assert_string_equal(err, "big.yaml: 65536 service ports x 65537 candidate endpoints are too "
+			    "many for one table");
+	free(c.services);
+}
+
 static void
 test_vip_port_served_twice_is_refused(void **state)
 {
@@ -958,6 +977,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup_and_named_target_port),
+		cmocka_unit_test(test_table_bound_does_not_wrap),
 		cmocka_unit_test(test_pick_is_uniform_over_ready_endpoints),
 		cmocka_unit_test(test_pick_excludes_tried),
 		cmocka_unit_test(test_vip_port_served_twice_is_refused),
