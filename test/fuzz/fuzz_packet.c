@@ -18,7 +18,9 @@
  * established flows quickly: a client's segment to a VIP, an endpoint's
  * answer to a segment the gateway really sent (picked from those seen on
  * the backend port), an ICMP error quoting such a segment; any template
- * can then be patched byte by byte, and RAW frames are fully fuzzed.
+ * can then be patched byte by byte, and RAW frames are fully fuzzed. Other
+ * steps move the clock (expiry, connect timeouts), group packets into one
+ * burst, change run-time settings, or hold the mbuf pool's buffers back.
  * test/fuzz/gen_seeds.py writes the seed corpus in this format.
  *
  * Oracles besides ASan/UBSan: after every step the flow table must be
@@ -133,6 +135,8 @@ static const uint32_t vips[] = { RTE_IPV4(10, 96, 0, 10), RTE_IPV4(10, 96, 0, 11
 static const uint16_t vports[] = { 80, 443, 7000, 80 };
 
 static struct rte_mempool *mp;
+static struct rte_mbuf *stash[N_MBUFS];   /* mbufs held back: the pool runs dry */
+static unsigned int n_stash;
 static struct rte_ring *rxr[2], *txr[2][2];
 static uint16_t port_c, port_b;
 static struct mg_proxy_shared sh;
@@ -862,6 +866,24 @@ op_tick(struct run *r, struct in *in)
 	settle(r);
 }
 
+/* Hold back every mbuf of the pool but b >> 1 (b & 1), or give them back. */
+static void
+op_pool(uint8_t b)
+{
+	if (!(b & 1)) {
+		rte_pktmbuf_free_bulk(stash, n_stash);
+		n_stash = 0;
+		return;
+	}
+	while (rte_mempool_avail_count(mp) > (unsigned int)(b >> 1) && n_stash < N_MBUFS) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+
+		if (m == NULL)
+			break;
+		stash[n_stash++] = m;
+	}
+}
+
 /* Reset what an input may have changed, so that inputs replay alike. */
 static void
 reset(struct run *r, uint8_t mode)
@@ -899,6 +921,8 @@ reset(struct run *r, uint8_t mode)
 static void
 finish(struct run *r)
 {
+	rte_pktmbuf_free_bulk(stash, n_stash);
+	n_stash = 0;
 	if (r->n_burst > 0) {
 		mg_proxy_input(&wk[r->burst_worker], r->burst, r->n_burst, false);
 		r->n_burst = 0;
@@ -969,9 +993,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				r.burst_left = (uint16_t)(2 + (u8(&in) & 7));
 			break;
 		default: {
-			/* Change a run-time setting as the control thread would. */
 			uint8_t b = u8(&in);
 
+			if (b & 0x80) {
+				op_pool(b & 0x7f);
+				break;
+			}
+			/* Change a run-time setting as the control thread would. */
 			sh.params.max_attempts = 1 + (b & 7);   /* 1..8, as the configuration allows */
 			sh.params.connect_timeout_ms = 1 + (uint32_t)(b >> 3) * 100;
 			break;

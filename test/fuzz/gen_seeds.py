@@ -87,7 +87,12 @@ def burst(n):
 
 
 def setting(attempts, timeout_steps):
-    return bytes([OP_SET, ((timeout_steps & 0x1f) << 3) | ((attempts - 1) & 7)])
+    return bytes([OP_SET, ((timeout_steps & 0xf) << 3) | ((attempts - 1) & 7)])
+
+
+def pool(leave=None):
+    """Hold back all mbufs but `leave`; pool() gives them back."""
+    return bytes([OP_SET, 0x80 | (0 if leave is None else 1 | (leave << 1))])
 
 
 def handshake(c=0, svc=0):
@@ -128,13 +133,15 @@ def packet_seeds():
         client(F_FIN | F_ACK, 9, 1, pick=1) + ep(F_FIN | F_ACK) + syn(4) + icmp(pick=1)
     s["clock-wrap"] = mode(wrap=True) + syn() + tick(300) + ep(F_SYN | F_ACK) + client(F_ACK) + \
         tick(600) + syn(1) + tick(700)
-    s["settings"] = mode() + setting(1, 0) + syn() + tick(200) + setting(8, 31) + syn(1) + tick(3000)
+    s["settings"] = mode() + setting(1, 0) + syn() + tick(200) + setting(8, 15) + syn(1) + tick(3000)
     s["table-full"] = mode() + b"".join(syn(c, c & 1) for c in range(0, 128, 2)) + \
         syn(1) + syn(3)
     s["probe-answers"] = mode() + ep(F_SYN | F_ACK, probe=True) + ep(F_RST | F_ACK, probe=True) + \
         icmp(k=0x80 >> 0)
     s["split-segments"] = mode() + syn() + ep(F_SYN | F_ACK, split=0x80 | 60) + \
         client(F_ACK | F_PSH, payload=200, split=0x80 | 70) + client(F_ACK, split=0x80 | 20)
+    s["pool-dry"] = mode() + syn() + pool(1) + ep(F_RST | F_ACK) + syn(1) + pool() + \
+        tick(600) + ep(F_SYN | F_ACK) + client(F_ACK) + pool(0) + ep(F_FIN | F_ACK) + pool()
     s.update(raw_seeds())
     return s
 
