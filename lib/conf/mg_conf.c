@@ -824,14 +824,17 @@ diag_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
 static int load_pending_manifests(struct mg_conf_loader *ld);
 
 /*
- * The line of the first byte sequence that is not UTF-8 (RFC 3629: no
- * overlong forms, no surrogates, nothing above U+10FFFF), or 0 if all is.
- * YAML streams are Unicode, and libfyaml 0.7.12 (Debian 12) never returns
- * from a directive ("%...") whose name holds such a byte: found by
- * fuzz_conf, so the loader refuses them before the parser sees them.
+ * Is @p text YAML's kind of text? The line of the first byte that is not,
+ * with why in @p why, or 0 if all is. YAML streams are Unicode text (UTF-8
+ * here: RFC 3629, no overlong forms, no surrogates, nothing above U+10FFFF)
+ * without C0 control characters but tab, LF and CR, nor DEL (YAML 1.2
+ * c-printable). libfyaml 0.7.12 (Debian 12) is not safe on the rest, as
+ * fuzz_conf found: it never returns from a directive ("%...") whose name
+ * holds a byte that is not UTF-8, and it crashes freeing a parser that met
+ * a NUL after a tab ("? 1:\t\0"). So the loader refuses them first.
  */
 static uint32_t
-utf8_bad_line(const char *text, size_t len)
+text_bad_line(const char *text, size_t len, char *why, size_t whylen)
 {
 	const uint8_t *p = (const uint8_t *)text, *end = p + len;
 	uint32_t line = 1;
@@ -841,10 +844,15 @@ utf8_bad_line(const char *text, size_t len)
 		uint32_t n, cp;
 
 		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+				snprintf(why, whylen, "control character 0x%02x", c);
+				return line;
+			}
 			line += c == '\n';
 			p++;
 			continue;
 		}
+		snprintf(why, whylen, "not UTF-8 text");
 		if (c >= 0xc2 && c <= 0xdf) {
 			n = 1;
 			cp = c & 0x1f;
@@ -884,10 +892,11 @@ load_text(struct mg_conf_loader *ld, const char *text, size_t len, const char *f
 	struct fy_document *fyd;
 	int rc = 0;
 
-	uint32_t bad = utf8_bad_line(text, len);
+	char why[64];
+	uint32_t bad = text_bad_line(text, len, why, sizeof(why));
 
 	if (bad != 0)
-		return mg_conf_err_at(ld, file, bad, "YAML: not UTF-8 text");
+		return mg_conf_err_at(ld, file, bad, "YAML: %s", why);
 	fy_diag_cfg_default(&dc);
 	dc.fp = NULL;
 	dc.output_fn = diag_output;

@@ -958,6 +958,16 @@ test_error_yaml_and_files(void **state)
 	expect_error(GW_HEAD "  network: \xc0\xaf\n", "t.yaml:7: YAML: not UTF-8 text");      /* overlong */
 	expect_error(GW_HEAD "  network: \xed\xa0\x80\n", "t.yaml:7: YAML: not UTF-8 text"); /* surrogate */
 	expect_error(GW_HEAD "  network: n\xc3\n", "t.yaml:7: YAML: not UTF-8 text");    /* truncated */
+	/* Nor control characters: libfyaml crashed on a NUL after a tab (fuzz_conf). */
+	{
+		char err[MG_CONF_ERR_LEN];
+
+		assert_null(mg_conf_load_string("? 1:\t\0", 6, "t.yaml", fixdir, err, sizeof(err)));
+		assert_string_equal(err, "t.yaml:1: YAML: control character 0x00");
+	}
+	expect_error("a: 1\nb: \x01\n", "t.yaml:2: YAML: control character 0x01");
+	expect_error("a: \x7f\n", "t.yaml:1: YAML: control character 0x7f");
+	mg_conf_free(must_load_str("# tab\tand CR\r\n" GW_HEAD "  network: n1\r\n"));
 	mg_conf_free(must_load_str("# caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n" GW_HEAD "  network: n1\n"));
 
 	/* A file that does not exist. */
