@@ -939,6 +939,15 @@ load_text(struct mg_conf_loader *ld, const char *text, size_t len, const char *f
 			rc = mg_conf_err_at(ld, file, yd.line, "YAML: %s", yd.msg);
 		else
 			rc = mg_conf_err_at(ld, file, 0, "YAML: invalid document");
+		/*
+		 * libfyaml 0.7.12 (Debian 12) can leave its indentation stack
+		 * broken after some errors ("? 11:\t:\t1:\t", found by
+		 * fuzz_conf) and then crashes in fy_parser_destroy(). A parser
+		 * that met a stream error is abandoned instead: it leaks what
+		 * it holds (bounded by the text, once per refused load) rather
+		 * than taking the control plane down.
+		 */
+		fyp = NULL;
 		goto out;
 	}
 out:
