@@ -148,10 +148,12 @@ fi
 # undefined behaviour stops the program and fails its test. DPDK is not
 # instrumented; its memory (the EAL's mmap'ed heap) is invisible to ASan,
 # which checks meshgate's own heap, stacks and globals, and to LeakSanitizer,
-# which finds nothing to suppress at exit (no ASAN_OPTIONS needed beyond these).
+# whose one suppression (test/lsan.supp) is the libfyaml parser the loader
+# abandons after a YAML error.
 if [ "$RUN_SAN" = 1 ] && { [ "$RUN_UNIT" = 1 ] || [ "$RUN_E2E" = 1 ]; }; then
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$MG_ROOT/test/lsan.supp}
 	echo "=== sanitizers: building $MG_BUILD_SAN (-Dsanitize=true)"
 	if ! mg_build "$MG_BUILD_SAN" -Dsanitize=true; then
 		add_sum "sanitizer build" "0 1 0" "meson or ninja failed"
@@ -168,7 +170,7 @@ if [ "$RUN_SAN" = 1 ] && { [ "$RUN_UNIT" = 1 ] || [ "$RUN_E2E" = 1 ]; }; then
 				run_pytest "end-to-end tests (ASan+UBSan)" "$RESULTS/e2e-san-junit.xml" "${san_sel[@]}"
 		fi
 	fi
-	unset ASAN_OPTIONS UBSAN_OPTIONS
+	unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 
 # ---------------------------------------------------------------- fuzzers

@@ -22,10 +22,17 @@ done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
 [ -f "$src/lsan-$name.supp" ] && export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$src/lsan-$name.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# fuzz_conf: no leak check per input. The loader abandons a libfyaml parser
+# that met a stream error (libfyaml 0.7.12 may crash destroying it, see
+# lib/conf/mg_conf.c), so most inputs end with memory held and a check per
+# input would scan the heap every time (50x slower). LeakSanitizer still runs
+# at exit (lsan-conf.supp), and the sanitized unit tests check the loader.
+extra=()
+[ "$name" = conf ] && extra+=(-detect_leaks=0)
 log=$work/fuzz.log
 echo "fuzz $name: $secs s, seeds: ${dirs[*]}"
 ( cd "$work" && exec "$fuzzer" -max_total_time="$secs" -timeout=25 -rss_limit_mb=3072 \
-	-max_len=8192 -print_final_stats=1 -artifact_prefix="$work/" ${MG_FUZZ_EXTRA:-} \
+	-max_len=8192 -print_final_stats=1 -artifact_prefix="$work/" ${MG_FUZZ_EXTRA:-} "${extra[@]+"${extra[@]}"}" \
 	"$work/corpus" "${dirs[@]}" ) >"$log" 2>&1
 rc=$?
 execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
