@@ -73,15 +73,20 @@ resolve_ep(void *ctx, uint32_t ip, uint16_t *port_id, uint16_t *nh, uint16_t *sn
 		*snat_idx = (uint16_t)pi; /* no SNAT list: the egress port's address */
 		return 0;
 	}
+	/* Endpoints spread over the SNAT addresses of their egress subnet (by
+	 * address, so stable across reloads): each address has its own port
+	 * pool, so N addresses carry N x 64k flows per worker, not 64k. */
+	uint16_t match[MG_MAX_SNAT], nm = 0;
+
 	for (uint16_t s = 0; s < gw->sh.n_snat; s++) {
 		uint8_t len = gw->sh.ports[*port_id].prefix_len;
 		uint32_t mask = len ? rte_cpu_to_be_32(~UINT32_C(0) << (32 - len)) : 0;
 
-		if ((gw->sh.snat_ips[s] & mask) == (gw->sh.ports[*port_id].ip & mask)) {
-			*snat_idx = s;
-			break;
-		}
+		if ((gw->sh.snat_ips[s] & mask) == (gw->sh.ports[*port_id].ip & mask))
+			match[nm++] = s;
 	}
+	if (nm > 0)
+		*snat_idx = match[rte_be_to_cpu_32(ip) % nm];
 	return 0;
 }
 
