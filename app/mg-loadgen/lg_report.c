@@ -71,7 +71,7 @@ mg_lg_report(const struct mg_lg *g, FILE *f, const struct mg_lg_counters *from, 
 		hist_line(f, "connect", &lc->h_connect, true, false);
 		hist_line(f, "response", &lc->h_response, true, false);
 		hist_line(f, "lifetime", &lc->h_life, true, true);
-		fprintf(f, "}}\n");
+		fprintf(f, "}}");
 		return;
 	}
 	fprintf(f, "over %.2f s:\n", secs);

@@ -454,6 +454,7 @@ run_batch(struct mg_lg *g, double warmup, double duration, double drain)
 		if (g->json)
 			fprintf(out, "{\"setup\":{\"flows\":%u,\"held\":%u,\"seconds\":%.3f}}\n",
 				g->cfg.flows, lc->n_held, (double)(rte_rdtsc() - t0) / hz);
+		fflush(out);
 	}
 	sleep_s(warmup);
 	mg_lg_sum(g, &a);
