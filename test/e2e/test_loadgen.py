@@ -95,7 +95,7 @@ def gateway(tmp_path):
     conf.write_text(config(sock))
     logf = open(tmp_path / "meshgate.log", "w")
     p = subprocess.Popen([str(MESHGATE), "--lcores", "0@0,1@1", "--file-prefix", prefix,
-                          "-m", "256", "--no-pci", "--", "--config", str(conf), "--idle-sleep", "10"],
+                          "-m", "256", "--huge-unlink", "--no-pci", "--", "--config", str(conf), "--idle-sleep", "10"],
                          stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         for _ in range(300):
@@ -116,7 +116,7 @@ def gateway(tmp_path):
 
 
 def loadgen(gw, args, timeout=40):
-    cmd = [str(LOADGEN), "--lcores", "0@0,1@0", "--file-prefix", gw["prefix"] + "-lg", "-m", "128",
+    cmd = [str(LOADGEN), "--lcores", "0@0,1@0", "--file-prefix", gw["prefix"] + "-lg", "-m", "128", "--huge-unlink",
            "--no-pci", "--vdev=net_memif0,role=client,socket=%s" % gw["sock"], "--",
            "--json", "--rxq", "2", "--servers", "10.0.2.1/%d" % SERVERS, "--mbufs", "8191"] + args
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
