@@ -109,6 +109,12 @@ const struct mg_cli_counter mg_cli_counters[] = {
 	COUNTER(icmp_echo),
 	COUNTER(events_dropped),
 	COUNTER(probe_replies),
+	COUNTER(half_open),
+	COUNTER(half_open_limit_worker),
+	COUNTER(half_open_limit_source),
+	COUNTER(half_open_limit_service),
+	COUNTER(syncookies_sent),
+	COUNTER(syncookies_ok),
 };
 #undef COUNTER
 const uint32_t mg_cli_n_counters = RTE_DIM(mg_cli_counters);
@@ -531,7 +537,6 @@ config_settings(struct mg_gw *gw, const struct mg_lb_table *t, const struct mg_c
 
 	kv->section(kv->ctx, "flow table");
 	kv->u64(kv->ctx, "flow_table_size", g->flows.size);
-	kv->u64(kv->ctx, "flow_max_half_open", g->flows.max_half_open);
 	for (int s = MG_TCP_SYN_RECV; s < MG_TCP_STATE__MAX; s++) {
 		char key[48], *c;
 
@@ -540,6 +545,13 @@ config_settings(struct mg_gw *gw, const struct mg_lb_table *t, const struct mg_c
 			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
 		kv->u64(kv->ctx, key, pp->timeouts.ms[s]);
 	}
+
+	kv->section(kv->ctx, "syn flood");
+	kv->str(kv->ctx, "syn_cookies", pp->syn_cookies == MG_SYNCOOKIES_ALWAYS ? "always" :
+		pp->syn_cookies == MG_SYNCOOKIES_OFF ? "off" : "auto");
+	kv->u64(kv->ctx, "max_half_open", pp->max_half_open);
+	kv->u64(kv->ctx, "max_half_open_per_source", pp->max_half_open_src);
+	kv->u64(kv->ctx, "max_half_open_per_service", pp->max_half_open_svc);
 
 	kv->section(kv->ctx, "outlier detection and circuit breakers");
 	kv->str(kv->ctx, "outlier_detection", g->outlier.enabled ? "on" : "off");

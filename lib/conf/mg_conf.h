@@ -103,13 +103,20 @@ struct mg_conf_healthcheck {
 
 struct mg_conf_flowtable {
 	uint32_t size;                  /**< flows per worker, default 262144 */
-	uint32_t max_half_open;         /**< per worker, 0 = size */
 	uint32_t syn_recv_ms;           /**< timeouts per TCP state */
 	uint32_t established_ms;
 	uint32_t fin_wait_ms;
 	uint32_t last_ack_ms;
 	uint32_t time_wait_ms;
 	uint32_t close_ms;
+};
+
+/** SYN flood defence: half-open limits and SYN cookies. */
+struct mg_conf_synflood {
+	char cookies[16];               /**< "auto" (default), "always" or "off" */
+	uint32_t max_half_open;         /**< per worker, default 4096 (at most the table size) */
+	uint32_t max_half_open_per_source; /**< per client address and worker, default 256; 0 = none */
+	uint32_t max_half_open_per_service; /**< per service and worker, default 0 = none */
 };
 
 /** A remote cluster peered with this one. */
@@ -145,6 +152,7 @@ struct mg_conf_gateway {
 	struct mg_conf_circuit circuit;
 	struct mg_conf_healthcheck healthcheck;
 	struct mg_conf_flowtable flows;
+	struct mg_conf_synflood synflood;
 	uint32_t neigh_timeout_ms;       /**< ARP entry lifetime, default 300s */
 	char manifests[16][MG_PATH_LEN]; /**< resolved paths */
 	uint32_t n_manifests;

@@ -363,7 +363,6 @@ static const struct field timeout_fields[] = {
 
 static const struct field flow_fields[] = {
 	F_U32("size", struct mg_conf_flowtable, size, MG_FLOWS_MIN, MG_FLOWS_MAX),
-	F_U32("maxHalfOpen", struct mg_conf_flowtable, max_half_open, 0, MG_FLOWS_MAX),
 	F_SUB("timeouts", 0, timeout_fields),
 	F_END
 };
@@ -578,13 +577,36 @@ flow_table(struct mg_conf_obj *o, struct fy_node *n, void *base, struct gw_state
 {
 	struct mg_conf_flowtable *ft = &st->g->flows;
 
-	if (walk(o, n, flow_fields, ft, st) < 0)
+	return walk(o, n, flow_fields, ft, st);
+}
+
+static const struct field synflood_fields[] = {
+	F_STR("cookies", struct mg_conf_synflood, cookies),
+	F_U32("maxHalfOpen", struct mg_conf_synflood, max_half_open, 1, MG_FLOWS_MAX),
+	F_U32("maxHalfOpenPerSource", struct mg_conf_synflood, max_half_open_per_source, 0,
+	      MG_FLOWS_MAX),
+	F_U32("maxHalfOpenPerService", struct mg_conf_synflood, max_half_open_per_service, 0,
+	      MG_FLOWS_MAX),
+	F_END
+};
+
+static bool
+cookies_mode_ok(const char *v)
+{
+	return strcmp(v, "auto") == 0 || strcmp(v, "always") == 0 || strcmp(v, "off") == 0;
+}
+
+static int
+synflood(struct mg_conf_obj *o, struct fy_node *n, void *base, struct gw_state *st)
+{
+	struct mg_conf_synflood *sf = &st->g->synflood;
+
+	if (walk(o, n, synflood_fields, sf, st) < 0)
 		return -1;
-	if (ft->max_half_open > ft->size) {
-		mg_conf_push(o, "maxHalfOpen");
-		return mg_conf_err(o, mg_conf_get(n, "maxHalfOpen"),
-				   "larger than size (%" PRIu32 " > %" PRIu32 ")", ft->max_half_open,
-				   ft->size);
+	if (!cookies_mode_ok(sf->cookies)) {
+		mg_conf_push(o, "cookies");
+		return mg_conf_err(o, mg_conf_get(n, "cookies") ?: n,
+				   "\"%s\" is not one of auto, always, off", sf->cookies);
 	}
 	return 0;
 }
@@ -604,6 +626,7 @@ static const struct field spec_fields[] = {
 	F_SUB("circuitBreaker", offsetof(struct mg_conf_gateway, circuit), circuit_fields),
 	F_FN("healthCheck", healthcheck),
 	F_FN("flowTable", flow_table),
+	F_FN("synFlood", synflood),
 	F_DUR("neighbourTimeout", struct mg_conf_gateway, neigh_timeout_ms, 1),
 	F_FN("manifests", gw_manifests),
 	F_FN("remoteClusters", remotes),
@@ -643,13 +666,18 @@ defaults(struct mg_conf_gateway *g)
 	};
 	g->flows = (struct mg_conf_flowtable){
 		.size = 262144,
-		.max_half_open = 0,
 		.syn_recv_ms = 30000,
 		.established_ms = 3600000,
 		.fin_wait_ms = 120000,
 		.last_ack_ms = 30000,
 		.time_wait_ms = 10000,
 		.close_ms = 2000,
+	};
+	g->synflood = (struct mg_conf_synflood){
+		.cookies = "auto",
+		.max_half_open = 4096,
+		.max_half_open_per_source = 256,
+		.max_half_open_per_service = 0,
 	};
 	g->neigh_timeout_ms = 300000;
 }
@@ -757,6 +785,7 @@ static const struct {
 	{ "circuit", circuit_fields, offsetof(struct mg_conf_gateway, circuit) },
 	{ "connect", connect_fields, 0 },
 	{ "healthcheck", healthcheck_fields, offsetof(struct mg_conf_gateway, healthcheck) },
+	{ "synflood", synflood_fields, offsetof(struct mg_conf_gateway, synflood) },
 };
 
 const char *
@@ -828,6 +857,13 @@ field_from_str(const struct field *f, const char *v, char *base, char *err, size
 		}
 		*(double *)(base + f->off) = d;
 		return 0;
+	case T_STR:
+		if (strlen(v) >= f->size) {
+			snprintf(err, errlen, "%s: \"%s\" is too long", f->key, v);
+			return -1;
+		}
+		snprintf(base + f->off, f->size, "%s", v);
+		return 0;
 	default:
 		snprintf(err, errlen, "%s cannot be set at run time", f->key);
 		return -1;
@@ -846,6 +882,7 @@ mg_conf_gw_set(struct mg_conf_gateway *g, const char *section, const char *key,
 		for (const struct field *f = settable[i].tbl; f->key != NULL; f++) {
 			struct mg_conf_outlier od = g->outlier;
 			struct mg_conf_healthcheck hc = g->healthcheck;
+			struct mg_conf_synflood sf = g->synflood;
 
 			if (strcmp(f->key, key) != 0)
 				continue;
@@ -865,12 +902,19 @@ mg_conf_gw_set(struct mg_conf_gateway *g, const char *section, const char *key,
 				g->healthcheck = hc;
 				return -1;
 			}
+			if (f->off + settable[i].off == offsetof(struct mg_conf_gateway, synflood.cookies) &&
+			    !cookies_mode_ok(g->synflood.cookies)) {
+				snprintf(err, errlen, "cookies: \"%s\" is not one of auto, always, off",
+					 g->synflood.cookies);
+				g->synflood = sf;
+				return -1;
+			}
 			return 0;
 		}
 		snprintf(err, errlen, "unknown %s parameter \"%s\" (one of: %s)", section, key,
 			 mg_conf_gw_params(section, names, sizeof(names)));
 		return -1;
 	}
-	snprintf(err, errlen, "unknown section \"%s\" (outlier, circuit, connect, healthcheck)", section);
+	snprintf(err, errlen, "unknown section \"%s\" (outlier, circuit, connect, healthcheck, synflood)", section);
 	return -1;
 }

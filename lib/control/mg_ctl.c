@@ -37,9 +37,20 @@ now_ms(void)
 }
 
 void
-mg_gw_timeouts_from_conf(struct mg_tcp_timeouts *t, const struct mg_conf_gateway *g)
+mg_gw_params_from_conf(struct mg_proxy_params *p, const struct mg_conf_gateway *g)
 {
 	const struct mg_conf_flowtable *f = &g->flows;
+	const struct mg_conf_synflood *sf = &g->synflood;
+	struct mg_tcp_timeouts *t = &p->timeouts;
+	uint32_t size = f->size ? f->size : 262144;
+
+	p->connect_timeout_ms = g->connect_timeout_ms ? g->connect_timeout_ms : 500;
+	p->max_attempts = g->max_connect_attempts ? g->max_connect_attempts : 3;
+	p->max_half_open = RTE_MIN(sf->max_half_open ? sf->max_half_open : 4096, size);
+	p->max_half_open_src = sf->max_half_open_per_source;
+	p->max_half_open_svc = sf->max_half_open_per_service;
+	p->syn_cookies = strcmp(sf->cookies, "always") == 0 ? MG_SYNCOOKIES_ALWAYS :
+			 strcmp(sf->cookies, "off") == 0 ? MG_SYNCOOKIES_OFF : MG_SYNCOOKIES_AUTO;
 
 	mg_tcp_timeouts_default(t);
 #define MG_SET_TO(state, v) do { if (v) t->ms[state] = (v); } while (0)
@@ -402,9 +413,7 @@ mg_gw_apply(struct mg_gw *gw, struct mg_conf *conf, char *err, size_t errlen)
 		MG_LOG(ERR, "health checks need a source port outside the SNAT port range: none left, checks off\n");
 	apply_overrides(gw, conf, t);
 	gw->generation++;
-	gw->sh.params.connect_timeout_ms = conf->gw.connect_timeout_ms ? conf->gw.connect_timeout_ms : 500;
-	gw->sh.params.max_attempts = conf->gw.max_connect_attempts ? conf->gw.max_connect_attempts : 3;
-	mg_gw_timeouts_from_conf(&gw->sh.params.timeouts, &conf->gw);
+	mg_gw_params_from_conf(&gw->sh.params, &conf->gw);
 	publish(gw, t);
 	mg_outlier_published(gw->ol, now_ms());
 	/* The old tables only borrowed the old configuration and never read it
@@ -497,8 +506,7 @@ mg_gw_set_param(struct mg_gw *gw, const char *section, const char *key, const ch
 		mg_outlier_set_healthcheck(gw->ol, &g->healthcheck, now);
 		/* Services' overrides sit on the gateway's values: recompute. */
 		apply_overrides(gw, gw->conf, gw->sh.lb);
-		gw->sh.params.connect_timeout_ms = g->connect_timeout_ms ? g->connect_timeout_ms : 500;
-		gw->sh.params.max_attempts = g->max_connect_attempts ? g->max_connect_attempts : 3;
+		mg_gw_params_from_conf(&gw->sh.params, g);
 		if (mg_outlier_publish_due(gw->ol, now))
 			rebuild(gw, now);
 		MG_LOG(NOTICE, "set %s %s %s\n", section, key, value);

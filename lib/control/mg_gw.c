@@ -248,6 +248,8 @@ snat_setup(struct mg_gw *gw, const struct mg_conf *conf, char *err, size_t errle
 	else if (gw->sh.snat_port_max < 65535)
 		gw->sh.probe_port = rte_cpu_to_be_16(gw->sh.snat_port_max + 1);
 	gw->sh.probe_secret = (uint32_t)rte_rand();
+	gw->sh.cookie_key.k0 = rte_rand();
+	gw->sh.cookie_key.k1 = rte_rand();
 	if (g->n_snat > 0) {
 		for (uint32_t i = 0; i < g->n_snat; i++)
 			gw->sh.snat_ips[i] = g->snat[i];
@@ -291,9 +293,7 @@ mg_gw_init(struct mg_gw *gw, struct mg_conf *conf, const char *conf_path,
 		return -1;
 	}
 	gw->sh.n_workers = gw->n_workers;
-	gw->sh.params.connect_timeout_ms = g->connect_timeout_ms ? g->connect_timeout_ms : 500;
-	gw->sh.params.max_attempts = g->max_connect_attempts ? g->max_connect_attempts : 3;
-	mg_gw_timeouts_from_conf(&gw->sh.params.timeouts, g);
+	mg_gw_params_from_conf(&gw->sh.params, g);
 
 	nb_mbufs = (uint32_t)g->n_ports * (gw->n_workers + 1) * MG_MBUFS_PER_PORT_QUEUE * 2 +
 		   gw->n_workers * 16384 + 8191;

@@ -9,8 +9,8 @@
 void mg_profile_for(const struct mg_gw *gw, const char *name, const char *driver,
 		    struct mg_port_profile *out);
 
-/* TCP state timeouts from the configuration (defaults where unset). */
-void mg_gw_timeouts_from_conf(struct mg_tcp_timeouts *t, const struct mg_conf_gateway *g);
+/* The workers' knobs (connect, timeouts, SYN flood) from the configuration. */
+void mg_gw_params_from_conf(struct mg_proxy_params *p, const struct mg_conf_gateway *g);
 
 /* Health-check targets from table @p t (on every apply); 0 or -ENOMEM. */
 int mg_probe_targets_build(struct mg_gw *gw, const struct mg_lb_table *t);

@@ -74,8 +74,10 @@ mg_flow_table_free(struct mg_flow_table *ft)
 	if (ft == NULL)
 		return;
 	if (ft->cold != NULL)
-		for (uint32_t i = 0; i < ft->size; i++)
+		for (uint32_t i = 0; i < ft->size; i++) {
 			rte_pktmbuf_free(ft->cold[i].syn);
+			rte_pktmbuf_free(ft->cold[i].held);
+		}
 	rte_hash_free(ft->hash);
 	rte_free(ft->free_stack);
 	rte_free(ft->cold);
@@ -200,6 +202,10 @@ mg_flow_release(struct mg_flow_table *ft, uint32_t idx)
 	if (c->syn != NULL) {
 		rte_pktmbuf_free(c->syn);
 		c->syn = NULL;
+	}
+	if (c->held != NULL) {
+		rte_pktmbuf_free(c->held);
+		c->held = NULL;
 	}
 	f->state = 0; /* MG_TCP_NONE: readers scanning the array skip it */
 	ft->free_stack[ft->n_free++] = idx;

@@ -77,17 +77,20 @@ struct mg_flow {
 	uint32_t expire_ms;  /**< worker clock deadline */
 	uint32_t tnext;      /**< timeout list links */
 	uint32_t tprev;
-	uint32_t ep_id;      /**< endpoint identity for events (stable across generations) */
+	uint32_t seq_delta;  /**< SYN-proxied flows: endpoint ISN - our cookie ISN */
 	uint8_t flags;       /**< MG_FLOW_F_* */
 } __rte_cache_aligned;
 
 #define MG_FLOW_F_SYN_SENT 0x01 /**< a SYN went to some endpoint */
 #define MG_FLOW_F_TOUCHED 0x02  /**< deadline moved since it joined its timeout list */
 #define MG_FLOW_F_CLOSED 0x04   /**< its end was reported (MG_EV_CLOSED) */
+#define MG_FLOW_F_SYNPROXY 0x08 /**< opened by a SYN cookie: sequence numbers shifted */
+#define MG_FLOW_F_HALFOPEN 0x10 /**< counted in the worker's half-open limits */
 
 /** Set-up state of a flow, touched only while connecting. */
 struct mg_flow_cold {
 	struct rte_mbuf *syn;    /**< the client's SYN, kept until the endpoint answers */
+	struct rte_mbuf *held;   /**< SYN-proxied: the client's ACK (or first data), sent on */
 	uint64_t syn_tsc;        /**< when the current attempt's SYN left */
 	uint32_t tried[MG_FLOW_MAX_ATTEMPTS]; /**< endpoint ids already tried */
 	uint16_t svc_port;       /**< unused padding for now */
@@ -192,7 +195,7 @@ mg_flow_ep_key(const struct mg_flow *f, struct mg_flow_key *k)
 
 /**
  * Release a flow: unbind both of its keys (the endpoint key only when
- * ep_ip != 0), take it off its timeout list, free a stored SYN, and return
+ * ep_ip != 0), take it off its timeout list, free stored segments, and return
  * the index to the free stack.
  */
 void mg_flow_release(struct mg_flow_table *ft, uint32_t idx);

@@ -59,6 +59,9 @@ static const char *const drop_names[] = {
 	[MG_DROP_RING_FULL] = "ring_full",
 	[MG_DROP_NOMBUF] = "nombuf",
 	[MG_DROP_SYN_RETRANSMIT] = "syn_retransmit",
+	[MG_DROP_HALF_OPEN] = "half_open_limit",
+	[MG_DROP_SYNCOOKIE] = "syncookie_invalid",
+	[MG_DROP_SYNPROXY_WAIT] = "synproxy_wait",
 };
 
 /* One name per reason: a reason added to the enum must be named here too. */

@@ -77,6 +77,9 @@ enum mg_drop_reason {
 	MG_DROP_RING_FULL,       /**< hand-off ring to the owner worker full */
 	MG_DROP_NOMBUF,          /**< mbuf pool empty when building a packet */
 	MG_DROP_SYN_RETRANSMIT,  /**< client SYN retransmission absorbed */
+	MG_DROP_HALF_OPEN,       /**< SYN past a half-open limit, cookies off */
+	MG_DROP_SYNCOOKIE,       /**< ACK for no flow whose cookie is not valid */
+	MG_DROP_SYNPROXY_WAIT,   /**< client segment while its SYN-proxied connect is pending */
 	MG_DROP__MAX
 };
 

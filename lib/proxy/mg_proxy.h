@@ -28,6 +28,18 @@
  * worker (a port without RSS, such as net_tap, or an RSS hash that disagrees)
  * is handed to its owner through a single-producer/single-consumer ring.
  *
+ * SYN floods: a flow is half-open until the client's ACK establishes it
+ * (SYN_SENT, SYN_RECV), counted per worker, per
+ * client address and per service (the last two in hashed buckets, so a
+ * collision only makes a limit stricter). A SYN past a limit creates no
+ * state: it is answered with a SYN cookie (mg_syncookie.h), and the client's
+ * ACK that returns a valid cookie opens a SYN-proxied flow: the worker
+ * connects to the endpoint with the client's sequence number and, once the
+ * endpoint accepted, sends the client's ACK on and shifts the endpoint's
+ * sequence numbers (and the client's acknowledgments) by the difference
+ * between the two ISNs for the rest of the flow. Cookies engage on a limit
+ * ("auto"), always, or never ("off": a SYN past a limit is dropped).
+ *
  * Outcomes (connect ok with latency, refused, unreachable, timed out, reset)
  * go to the control lcore as events on a per-worker ring; a full ring drops
  * and counts the event, the worker never waits.
@@ -45,6 +57,7 @@
 
 #include "mg_pkt.h"
 #include "mg_tcp.h"
+#include "mg_syncookie.h"
 #include "mg_flow.h"
 #include "mg_neigh.h"
 #include "mg_lb.h"
@@ -109,15 +122,39 @@ struct mg_worker_stats {
 	uint64_t icmp_echo;
 	uint64_t events_dropped;
 	uint64_t probe_replies;    /**< health-check SYNs answered (SYN-ACK, RST or ICMP) */
+	uint64_t half_open;        /**< gauge: half-open flows now (client's handshake not done) */
+	uint64_t half_open_limit_worker; /**< SYNs past the worker's half-open limit */
+	uint64_t half_open_limit_source; /**< SYNs past their source's half-open limit */
+	uint64_t half_open_limit_service; /**< SYNs past their service's half-open limit */
+	uint64_t syncookies_sent;  /**< SYNs answered with a cookie */
+	uint64_t syncookies_ok;    /**< ACKs with a valid cookie: SYN-proxied flows opened */
 	uint64_t drop[MG_DROP__MAX];
 } __rte_cache_aligned;
+
+/** When SYNs are answered with cookies. */
+enum mg_syncookie_mode {
+	MG_SYNCOOKIES_AUTO = 0, /**< past a half-open limit (the default) */
+	MG_SYNCOOKIES_ALWAYS,   /**< every SYN: a SYN proxy in front of every endpoint */
+	MG_SYNCOOKIES_OFF,      /**< never: a SYN past a limit is dropped */
+};
 
 /** Knobs the control lcore may change at run time (read per use). */
 struct mg_proxy_params {
 	uint32_t connect_timeout_ms;
 	uint32_t max_attempts;
 	struct mg_tcp_timeouts timeouts;
+	uint32_t max_half_open;     /**< per worker; 0 = no limit */
+	uint32_t max_half_open_src; /**< per client address and worker; 0 = no limit */
+	uint32_t max_half_open_svc; /**< per service and worker; 0 = no limit */
+	uint8_t syn_cookies;        /**< enum mg_syncookie_mode */
 };
+
+/** The MSS meshgate offers in its cookie SYN+ACKs (Ethernet, 1500-byte MTU). */
+#define MG_SYNPROXY_MSS 1460
+/** How long a worker accepts cookie ACKs after it last sent a cookie. */
+#define MG_SYNCOOKIE_ACCEPT_MS (2u << MG_SYNCOOKIE_SLOT_SHIFT)
+#define MG_HALF_OPEN_SRC_BITS 12
+#define MG_HALF_OPEN_SVC_BITS 10
 
 /** One gateway address port. */
 struct mg_proxy_port {
@@ -155,6 +192,7 @@ struct mg_proxy_shared {
 	uint16_t n_workers;
 	uint16_t probe_port;                 /**< health-check source port, network order; 0 = off */
 	uint32_t probe_secret;               /**< keys the health-check SYNs' sequence numbers */
+	struct mg_syncookie_key cookie_key;  /**< keys the SYN cookies */
 	struct rte_ring *handoff[MG_MAX_WORKERS][MG_MAX_WORKERS]; /**< [from][to] */
 	struct rte_ring *events[MG_MAX_WORKERS];
 };
@@ -180,6 +218,11 @@ struct mg_worker {
 	uint64_t tsc_per_us;
 	struct mg_tx_buf tx[MG_MAX_ETHPORTS];
 	struct mg_worker_stats st;
+	uint32_t cookie_sent_ms;  /**< when this worker last answered a SYN with a cookie */
+	bool cookies_sent;        /**< ... and whether it ever did */
+	/* Half-open flows by hashed client address and by hashed service. */
+	uint32_t half_open_src[1u << MG_HALF_OPEN_SRC_BITS];
+	uint32_t half_open_svc[1u << MG_HALF_OPEN_SVC_BITS];
 } __rte_cache_aligned;
 
 /**

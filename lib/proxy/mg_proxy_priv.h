@@ -95,4 +95,24 @@ int mg_snat_pick(struct mg_worker *w, const struct mg_lb_ep *ep, uint16_t *port_
 /* Give it back (a no-op on predictable-RSS ports, which keep no pool). */
 void mg_snat_put(struct mg_worker *w, uint16_t port_id, uint16_t snat_idx, uint16_t port_be);
 
+/* SYN flood defence (mg_proxy_syn.c). */
+enum mg_syn_verdict {
+	MG_SYN_FLOW,    /**< open a flow */
+	MG_SYN_COOKIE,  /**< answer with a cookie */
+	MG_SYN_DROP,    /**< past a limit with cookies off */
+};
+/* What to do with a SYN from @p saddr to @p vip:@p vport (counts the limit hit). */
+enum mg_syn_verdict mg_syn_admit(struct mg_worker *w, uint32_t saddr, uint32_t vip,
+				 uint16_t vport);
+/* Count flow @p f as half-open / no longer (idempotent). */
+void mg_half_open_add(struct mg_worker *w, struct mg_flow *f);
+void mg_half_open_done(struct mg_worker *w, struct mg_flow *f);
+/* Turn the SYN @p m into our cookie SYN+ACK and send it back. */
+void mg_syncookie_answer(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi);
+/* The MSS of the cookie the ACK @p m returns, 0 when it holds none of ours. */
+uint16_t mg_syncookie_ack(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi);
+/* A new mbuf: the client's SYN rebuilt from its cookie ACK @p ack; NULL when out of mbufs. */
+struct rte_mbuf *mg_synproxy_syn(struct mg_worker *w, struct rte_mbuf *ack,
+				 const struct mg_pkt_info *pi, uint16_t mss);
+
 #endif

@@ -8,11 +8,16 @@
  * - a flow's endpoint key is bound exactly when f->ep_ip != 0, and then it
  *   holds one SNAT port from pool f->snat_idx;
  * - the client sees either the SYN+ACK of the endpoint that accepted, or one
- *   RST when every attempt failed.
+ *   RST when every attempt failed;
+ * - a SYN-proxied flow (MG_FLOW_F_SYNPROXY) in SYN_SENT holds the client's
+ *   ACK that returned the cookie (cold->held) besides the rebuilt SYN; its
+ *   seq_delta is the cookie until the endpoint accepts, then the difference
+ *   endpoint ISN - cookie, applied to every later segment.
  */
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
+#include <string.h>
 
 #include "mg_proxy_priv.h"
 
@@ -49,6 +54,7 @@ flow_end(struct mg_worker *w, uint32_t idx)
 	if (f->ep_ip != 0 && !(f->flags & MG_FLOW_F_CLOSED))
 		mg_event(w, f->state == MG_TCP_SYN_SENT ? MG_EV_CONNECT_ABORTED : MG_EV_CLOSED,
 			 f->ep_ip, f->ep_port, 0);
+	mg_half_open_done(w, f);
 	ep_unbind(w, f);
 	mg_flow_release(w->ft, idx);
 	w->st.flows_closed++;
@@ -119,7 +125,14 @@ fail_client(struct mg_worker *w, uint32_t idx)
 	struct mg_flow_cold *c = mg_flow_cold_get(w->ft, idx);
 	struct rte_mbuf *syn = c->syn;
 
-	c->syn = NULL;
+	/* A SYN-proxied client is established with us: its RST must carry our
+	 * next sequence number, which its held ACK acknowledges. */
+	if (c->held != NULL) {
+		syn = c->held;
+		c->held = NULL;
+	} else {
+		c->syn = NULL;
+	}
 	w->st.connect_failed++;
 	if (syn != NULL)
 		rst_to_client(w, syn);
@@ -166,7 +179,6 @@ connect_next(struct mg_worker *w, uint32_t idx)
 		f->ep_ip = ep->ip;
 		f->ep_port = ep->port;
 		f->ep_port_id = (uint8_t)ep->port_id;
-		f->ep_id = ep->id;
 		mg_flow_ep_key(f, &k);
 		if (mg_flow_bind(w->ft, &k, idx, MG_TCP_DIR_REPLY) < 0) {
 			ep_unbind(w, f);
@@ -280,25 +292,25 @@ connect_failed(struct mg_worker *w, uint32_t idx, uint8_t ev)
 	connect_next(w, idx);
 }
 
-static void
-new_flow(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
+/*
+ * A flow for the client of segment @p m (a SYN, or the ACK that returned a
+ * cookie), bound by its client key; MG_FLOW_NONE when the table is full, and
+ * then the client got a RST.
+ */
+static uint32_t
+open_flow(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
 {
 	const struct rte_ipv4_hdr *ip = mg_pkt_ip(m, pi);
 	const struct rte_tcp_hdr *th = mg_pkt_tcp(m, pi);
-	const struct mg_lb_svc *svc = mg_lb_lookup(w->lb, ip->dst_addr, th->dst_port);
 	struct mg_flow_key k;
 	struct mg_flow *f;
 	uint32_t idx;
 
-	if (svc == NULL) {
-		mg_drop(w, m, MG_DROP_NO_SERVICE);
-		return;
-	}
 	idx = mg_flow_alloc(w->ft);
 	if (idx == MG_FLOW_NONE) {
 		w->st.drop[MG_DROP_FLOW_FULL]++;
 		rst_to_client(w, m);
-		return;
+		return MG_FLOW_NONE;
 	}
 	f = mg_flow_get(w->ft, idx);
 	f->client_ip = ip->src_addr;
@@ -312,12 +324,105 @@ new_flow(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
 		mg_flow_release(w->ft, idx);
 		w->st.drop[MG_DROP_FLOW_FULL]++;
 		rst_to_client(w, m);
-		return;
+		return MG_FLOW_NONE;
 	}
 	w->st.flows_new++;
-	mg_flow_cold_get(w->ft, idx)->syn = m;
 	f->state = MG_TCP_SYN_SENT;
+	return idx;
+}
+
+/* A client's SYN to a VIP: a flow, a cookie, or a drop (mg_proxy_syn.c). */
+static void
+syn_input(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
+{
+	const struct rte_ipv4_hdr *ip = mg_pkt_ip(m, pi);
+	const struct rte_tcp_hdr *th = mg_pkt_tcp(m, pi);
+	uint32_t idx;
+
+	if (mg_lb_lookup(w->lb, ip->dst_addr, th->dst_port) == NULL) {
+		mg_drop(w, m, MG_DROP_NO_SERVICE);
+		return;
+	}
+	switch (mg_syn_admit(w, ip->src_addr, ip->dst_addr, th->dst_port)) {
+	case MG_SYN_FLOW:
+		break;
+	case MG_SYN_COOKIE:
+		mg_syncookie_answer(w, m, pi);
+		return;
+	default:
+		mg_drop(w, m, MG_DROP_HALF_OPEN);
+		return;
+	}
+	idx = open_flow(w, m, pi);
+	if (idx == MG_FLOW_NONE)
+		return;
+	mg_half_open_add(w, mg_flow_get(w->ft, idx));
+	mg_flow_cold_get(w->ft, idx)->syn = m;
 	connect_next(w, idx);
+}
+
+/*
+ * A pure ACK for no flow: the third segment of a cookie handshake? Only
+ * while this worker has been sending cookies, and only to a service.
+ * Returns false when it is not a cookie's business (the caller drops it).
+ */
+static bool
+synproxy_open(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
+{
+	const struct rte_ipv4_hdr *ip = mg_pkt_ip(m, pi);
+	const struct rte_tcp_hdr *th = mg_pkt_tcp(m, pi);
+	struct rte_mbuf *syn;
+	struct mg_flow *f;
+	uint32_t idx;
+	uint16_t mss;
+
+	if (w->sh->params.syn_cookies == MG_SYNCOOKIES_OFF || !w->cookies_sent ||
+	    w->now_ms - w->cookie_sent_ms > MG_SYNCOOKIE_ACCEPT_MS ||
+	    mg_lb_lookup(w->lb, ip->dst_addr, th->dst_port) == NULL)
+		return false;
+	mss = mg_syncookie_ack(w, m, pi);
+	if (mss == 0) {
+		mg_drop(w, m, MG_DROP_SYNCOOKIE);
+		return true;
+	}
+	syn = mg_synproxy_syn(w, m, pi, mss);
+	if (syn == NULL) {
+		mg_drop(w, m, MG_DROP_NOMBUF);
+		return true;
+	}
+	idx = open_flow(w, m, pi);
+	if (idx == MG_FLOW_NONE) {
+		rte_pktmbuf_free(syn);
+		return true;
+	}
+	w->st.syncookies_ok++;
+	f = mg_flow_get(w->ft, idx);
+	f->flags |= MG_FLOW_F_SYNPROXY;
+	f->seq_delta = rte_be_to_cpu_32(th->recv_ack) - 1;     /* the cookie, for now */
+	mg_flow_cold_get(w->ft, idx)->syn = syn;
+	mg_flow_cold_get(w->ft, idx)->held = m;
+	connect_next(w, idx);
+	return true;
+}
+
+/* A SYN-proxied client's acknowledgment, shifted into the endpoint's space. */
+static inline void
+ack_shift(struct rte_tcp_hdr *th, uint32_t delta)
+{
+	rte_be32_t old = th->recv_ack;
+
+	th->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(old) + delta);
+	th->cksum = mg_csum_update32(th->cksum, old, th->recv_ack);
+}
+
+/* The endpoint's sequence number, shifted into the cookie's space. */
+static inline void
+seq_shift(struct rte_tcp_hdr *th, uint32_t delta)
+{
+	rte_be32_t old = th->sent_seq;
+
+	th->sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(old) - delta);
+	th->cksum = mg_csum_update32(th->cksum, old, th->sent_seq);
 }
 
 /* Apply a state step and keep the flow's timer in line with it. */
@@ -325,6 +430,8 @@ static inline void
 flow_step(struct mg_worker *w, uint32_t idx, struct mg_flow *f, struct mg_tcp_step st)
 {
 	if (st.state != f->state) {
+		if (st.state > MG_TCP_SYN_RECV)
+			mg_half_open_done(w, f);
 		/* Closed both ways or reset: the endpoint's connection is over for
 		 * the circuit breaker, though the flow lingers in TIME_WAIT. */
 		if ((st.state == MG_TCP_TIME_WAIT || st.state == MG_TCP_CLOSE) &&
@@ -341,6 +448,102 @@ flow_step(struct mg_worker *w, uint32_t idx, struct mg_flow *f, struct mg_tcp_st
 	f->fin_dir = st.fin_dir;
 }
 
+/* Rewrite a client's segment toward the flow's endpoint and send it. */
+static inline void
+to_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
+	    const struct mg_flow *f)
+{
+	struct rte_ether_hdr *eth = mg_pkt_eth(m);
+	struct rte_tcp_hdr *th = mg_pkt_tcp(m, pi);
+
+	if (unlikely(f->flags & MG_FLOW_F_SYNPROXY) && (pi->tcp_flags & MG_TCP_ACK))
+		ack_shift(th, f->seq_delta);
+	eth->src_addr = w->sh->ports[f->ep_port_id].mac;
+	eth->dst_addr = f->ep_mac;
+	mg_pkt_nat_tcp(mg_pkt_ip(m, pi), th, f->snat_ip, f->snat_port, f->ep_ip, f->ep_port);
+	mg_tx(w, f->ep_port_id, m);
+}
+
+/*
+ * A segment of a SYN-proxied client while its endpoint is being connected.
+ * The client believes itself established: it may send its first data, which
+ * is kept in place of the bare ACK (the endpoint gets it as the handshake's
+ * last segment); anything else waits for the client's retransmission. A RST
+ * ends the flow (and the endpoint's half-open connection).
+ */
+static void
+synproxy_pending(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
+		 uint32_t idx)
+{
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+	struct mg_flow_cold *c = mg_flow_cold_get(w->ft, idx);
+	const struct rte_tcp_hdr *th = mg_pkt_tcp(m, pi);
+	struct mg_pkt_info hpi;
+
+	if (pi->tcp_flags & MG_TCP_RST) {
+		if (f->ep_ip != 0 && (f->flags & MG_FLOW_F_SYN_SENT)) {
+			struct rte_tcp_hdr *t = mg_pkt_tcp(m, pi);
+			uint16_t ow, nw;        /* data offset + flags, as one checksum word */
+			struct mg_pkt_info rpi = *pi;
+
+			/* Its ACK is in the cookie's space: send a bare RST. */
+			memcpy(&ow, &t->data_off, 2);
+			t->tcp_flags = MG_TCP_RST;
+			memcpy(&nw, &t->data_off, 2);
+			t->cksum = mg_csum_update16(t->cksum, ow, nw);
+			t->cksum = mg_csum_update32(t->cksum, t->recv_ack, 0);
+			t->recv_ack = 0;
+			rpi.tcp_flags = MG_TCP_RST;
+			to_endpoint(w, m, &rpi, f);
+		} else {
+			rte_pktmbuf_free(m);
+		}
+		flow_end(w, idx);
+		return;
+	}
+	if (c->held != NULL && pi->payload_len > 0 &&
+	    !(pi->tcp_flags & (MG_TCP_SYN | MG_TCP_FIN)) &&
+	    mg_pkt_parse(c->held, &hpi) == MG_PKT_TCP && hpi.payload_len < pi->payload_len &&
+	    mg_pkt_tcp(c->held, &hpi)->sent_seq == th->sent_seq) {
+		rte_pktmbuf_free(c->held);
+		c->held = m;
+		return;
+	}
+	mg_drop(w, m, MG_DROP_SYNPROXY_WAIT);
+}
+
+/*
+ * The endpoint accepted a SYN-proxied connection (its SYN+ACK is @p m): from
+ * now on its sequence numbers are shifted onto the cookie's. The client's
+ * held ACK completes the endpoint's handshake; the SYN+ACK goes no further.
+ */
+static void
+synproxy_accepted(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
+		  uint32_t idx)
+{
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+	struct mg_flow_cold *c = mg_flow_cold_get(w->ft, idx);
+	struct rte_mbuf *a = c->held;
+	struct mg_pkt_info api;
+	struct mg_tcp_step st;
+
+	f->seq_delta = rte_be_to_cpu_32(mg_pkt_tcp(m, pi)->sent_seq) - f->seq_delta;
+	rte_pktmbuf_free(m);
+	c->held = NULL;
+	flow_step(w, idx, f, mg_tcp_next(f->state, f->fin_dir, MG_TCP_DIR_REPLY,
+					 MG_TCP_SYN | MG_TCP_ACK));
+	if (a == NULL || mg_pkt_parse(a, &api) != MG_PKT_TCP) {
+		/* Cannot happen (the ACK was validated when kept): the client's
+		 * next segment will complete the endpoint's handshake. */
+		rte_pktmbuf_free(a);
+		return;
+	}
+	st = mg_tcp_next(f->state, f->fin_dir, MG_TCP_DIR_ORIG, api.tcp_flags);
+	if (st.valid)
+		flow_step(w, idx, f, st);
+	to_endpoint(w, a, &api, f);
+}
+
 static void
 from_client(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi,
 	    uint32_t idx)
@@ -349,6 +552,10 @@ from_client(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *p
 	uint8_t flags = pi->tcp_flags;
 	struct mg_tcp_step st;
 
+	if (unlikely(f->state == MG_TCP_SYN_SENT && (f->flags & MG_FLOW_F_SYNPROXY))) {
+		synproxy_pending(w, m, pi, idx);
+		return;
+	}
 	if (f->state == MG_TCP_SYN_SENT && (flags & MG_TCP_SYN)) {
 		mg_drop(w, m, MG_DROP_SYN_RETRANSMIT);
 		return;
@@ -357,7 +564,7 @@ from_client(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *p
 	    (flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST)) == MG_TCP_SYN) {
 		/* The client reuses the port: forget the old flow, start anew. */
 		flow_end(w, idx);
-		new_flow(w, m, pi);
+		syn_input(w, m, pi);
 		return;
 	}
 	st = mg_tcp_next(f->state, f->fin_dir, MG_TCP_DIR_ORIG, flags);
@@ -378,13 +585,7 @@ from_client(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *p
 		return;
 	}
 	flow_step(w, idx, f, st);
-	struct rte_ether_hdr *eth = mg_pkt_eth(m);
-
-	eth->src_addr = w->sh->ports[f->ep_port_id].mac;
-	eth->dst_addr = f->ep_mac;
-	mg_pkt_nat_tcp(mg_pkt_ip(m, pi), mg_pkt_tcp(m, pi), f->snat_ip, f->snat_port,
-		       f->ep_ip, f->ep_port);
-	mg_tx(w, f->ep_port_id, m);
+	to_endpoint(w, m, pi, f);
 }
 
 static void
@@ -404,6 +605,10 @@ from_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info 
 			mg_event(w, MG_EV_CONNECT_OK, f->ep_ip, f->ep_port, (uint32_t)us);
 			rte_pktmbuf_free(c->syn);
 			c->syn = NULL;
+			if (f->flags & MG_FLOW_F_SYNPROXY) {
+				synproxy_accepted(w, m, pi, idx);
+				return;
+			}
 		} else if (flags & MG_TCP_RST) {
 			w->st.connect_refused++;
 			rte_pktmbuf_free(m);
@@ -434,11 +639,13 @@ from_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info 
 	}
 	flow_step(w, idx, f, st);
 	struct rte_ether_hdr *eth = mg_pkt_eth(m);
+	struct rte_tcp_hdr *th = mg_pkt_tcp(m, pi);
 
+	if (unlikely(f->flags & MG_FLOW_F_SYNPROXY))
+		seq_shift(th, f->seq_delta);
 	eth->src_addr = w->sh->ports[f->client_port_id].mac;
 	eth->dst_addr = f->client_mac;
-	mg_pkt_nat_tcp(mg_pkt_ip(m, pi), mg_pkt_tcp(m, pi), f->vip, f->vport,
-		       f->client_ip, f->client_port);
+	mg_pkt_nat_tcp(mg_pkt_ip(m, pi), th, f->vip, f->vport, f->client_ip, f->client_port);
 	mg_tx(w, f->client_port_id, m);
 }
 
@@ -480,9 +687,12 @@ mg_proxy_tcp(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *
 	     uint32_t ref)
 {
 	if (ref == MG_FLOW_NONE) {
-		if ((pi->tcp_flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST | MG_TCP_FIN)) ==
-		    MG_TCP_SYN)
-			new_flow(w, m, pi);
+		uint8_t fl = pi->tcp_flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST | MG_TCP_FIN);
+
+		if (fl == MG_TCP_SYN)
+			syn_input(w, m, pi);
+		else if (fl == MG_TCP_ACK && synproxy_open(w, m, pi))
+			return;
 		else if (!probe_answer(w, m, pi))
 			mg_drop(w, m, MG_DROP_NO_FLOW);
 		return;

@@ -317,7 +317,10 @@ test_gateway_defaults(void **state)
 	assert_int_equal(g->healthcheck.healthy_threshold, 2);
 	assert_int_equal(g->healthcheck.unhealthy_threshold, 3);
 	assert_int_equal(g->flows.size, 262144);
-	assert_int_equal(g->flows.max_half_open, 0);
+	assert_string_equal(g->synflood.cookies, "auto");
+	assert_int_equal(g->synflood.max_half_open, 4096);
+	assert_int_equal(g->synflood.max_half_open_per_source, 256);
+	assert_int_equal(g->synflood.max_half_open_per_service, 0);
 	assert_int_equal(g->flows.syn_recv_ms, 30000);
 	assert_int_equal(g->flows.established_ms, 3600000);
 	assert_int_equal(g->flows.fin_wait_ms, 120000);
@@ -393,7 +396,10 @@ test_gateway_all_fields(void **state)
 	assert_int_equal(g->healthcheck.healthy_threshold, 1);
 	assert_int_equal(g->healthcheck.unhealthy_threshold, 4);
 	assert_int_equal(g->flows.size, 65536);
-	assert_int_equal(g->flows.max_half_open, 8192);
+	assert_string_equal(g->synflood.cookies, "always");
+	assert_int_equal(g->synflood.max_half_open, 8192);
+	assert_int_equal(g->synflood.max_half_open_per_source, 32);
+	assert_int_equal(g->synflood.max_half_open_per_service, 1000);
 	assert_int_equal(g->flows.syn_recv_ms, 20000);
 	assert_int_equal(g->flows.established_ms, 7200000);
 	assert_int_equal(g->flows.fin_wait_ms, 60000);
@@ -707,8 +713,12 @@ test_error_values(void **state)
 		     "t.yaml:9: MeshGateway.spec.outlierDetection.maxEjectionTime: shorter than baseEjectionTime (60000ms < 600000ms)");
 	expect_error(GW_HEAD "  healthCheck: {interval: 1s, timeout: 2s}\n",
 		     "t.yaml:7: MeshGateway.spec.healthCheck.timeout: longer than the interval (2000ms > 1000ms)");
+	expect_error(GW_HEAD "  synFlood: {cookies: sometimes}\n",
+		     "t.yaml:7: MeshGateway.spec.synFlood.cookies: \"sometimes\" is not one of auto, always, off");
+	expect_error(GW_HEAD "  synFlood: {maxHalfOpen: 0}\n",
+		     "t.yaml:7: MeshGateway.spec.synFlood.maxHalfOpen: 0 is out of range (1..16777216)");
 	expect_error(GW_HEAD "  flowTable: {size: 2048, maxHalfOpen: 4096}\n",
-		     "t.yaml:7: MeshGateway.spec.flowTable.maxHalfOpen: larger than size (4096 > 2048)");
+		     "t.yaml:7: MeshGateway.spec.flowTable.maxHalfOpen: unknown field");
 	expect_error(GW_HEAD "  flowTable: {size: 100}\n",
 		     "t.yaml:7: MeshGateway.spec.flowTable.size: 100 is out of range (1024..16777216)");
 	expect_error(GW_HEAD "  snat: {portRange: 70000-1}\n",
@@ -1015,6 +1025,14 @@ test_gw_set_params(void **state)
 	assert_int_equal(g.connect_timeout_ms, 250);
 	assert_int_equal(mg_conf_gw_set(&g, "circuit", "maxConnections", "100", err, sizeof(err)), 0);
 	assert_int_equal(g.circuit.max_connections, 100);
+	assert_int_equal(mg_conf_gw_set(&g, "synflood", "cookies", "always", err, sizeof(err)), 0);
+	assert_string_equal(g.synflood.cookies, "always");
+	assert_int_equal(mg_conf_gw_set(&g, "synflood", "maxHalfOpenPerSource", "16", err, sizeof(err)), 0);
+	assert_int_equal(g.synflood.max_half_open_per_source, 16);
+	assert_int_equal(mg_conf_gw_set(&g, "synflood", "cookies", "maybe", err, sizeof(err)), -1);
+	assert_string_equal(err, "cookies: \"maybe\" is not one of auto, always, off");
+	assert_string_equal(g.synflood.cookies, "always");
+	assert_int_equal(mg_conf_gw_set(&g, "synflood", "maxHalfOpen", "0", err, sizeof(err)), -1);
 	/* Refused values change nothing and say why. */
 	assert_int_equal(mg_conf_gw_set(&g, "outlier", "consecutiveFailures", "0", err, sizeof(err)), -1);
 	assert_int_equal(g.outlier.consecutive_failures, 7);
