@@ -36,7 +36,7 @@ PKGS=(
 	# tests, test bed, demo
 	python3 python3-pytest python3-scapy
 	iproute2 iputils-ping procps kmod nftables tcpdump
-	curl wrk iperf3 nginx-light
+	curl wrk iperf3 nginx-light hping3
 	# comparisons, fuzzing, cycle counts (later issues)
 	haproxy clang valgrind
 	# libFuzzer and the clang sanitizer runtimes (compiler-rt): meson -Dfuzz=true
