@@ -632,6 +632,7 @@ SET_SECTION(outlier, "enabled#consecutiveFailures#interval#baseEjectionTime#maxE
 SET_SECTION(circuit, "maxConnections#maxPendingConnects");
 SET_SECTION(connect, "timeout#maxAttempts");
 SET_SECTION(healthcheck, "enabled#interval#timeout#healthyThreshold#unhealthyThreshold");
+SET_SECTION(synflood, "cookies#maxHalfOpen#maxHalfOpenPerSource#maxHalfOpenPerService");
 
 /* ---- help [section] ---------------------------------------------------------------------- */
 
@@ -675,6 +676,8 @@ static const struct {
 	{ "set", "set connect <param> <value>", "timeout (500ms) maxAttempts (3)" },
 	{ "set", "set healthcheck <param> <value>",
 	  "enabled interval timeout healthyThreshold unhealthyThreshold" },
+	{ "set", "set synflood <param> <value>",
+	  "cookies (auto|always|off) maxHalfOpen maxHalfOpenPerSource maxHalfOpenPerService" },
 	{ "set", "", "(in force at once, until the next load; durations 500ms 30s 5m)" },
 	{ "set", "set log <level>", "meshgate's logs: emerg alert crit err warning notice info debug" },
 	{ "set", "set log global <level>", "DPDK's global log level" },
@@ -749,6 +752,7 @@ static cmdline_parse_ctx_t main_ctx[] = {
 	(cmdline_parse_inst_t *)&cmd_set_circuit,
 	(cmdline_parse_inst_t *)&cmd_set_connect,
 	(cmdline_parse_inst_t *)&cmd_set_healthcheck,
+	(cmdline_parse_inst_t *)&cmd_set_synflood,
 	(cmdline_parse_inst_t *)&cmd_set_log,
 	(cmdline_parse_inst_t *)&cmd_set_log_global,
 	(cmdline_parse_inst_t *)&cmd_help,

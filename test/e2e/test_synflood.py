@@ -9,6 +9,7 @@ sources as fast as it can while legitimate clients connect, with the default
 automatic mode; at least 99 % of the legitimate connections must succeed, and
 meshgate's counters must show the cookies that carried them.
 """
+import re
 import subprocess
 import sys
 import time
@@ -107,3 +108,18 @@ def test_syn_flood_legitimate_clients_keep_connecting(tb, start):
     # Flows now: the legitimate ones (most in TIME_WAIT) and at most the
     # flood's half-open ones; nothing grew with the flood's size.
     assert after["flows_active"] <= total + 1024, after
+
+
+def test_set_synflood_at_run_time(tb, start):
+    from test_outlier import cli
+    g = start("{}")
+    assert tb.load(count=5, concurrency=1)["outcomes"] == {"ok": 5}
+    assert stats(g)["syncookies_ok"] == 0      # auto: no limit reached, no cookie
+    out = cli(g, "set synflood cookies always")
+    assert "synflood cookies = always" in out, out
+    assert tb.load(count=5, concurrency=1)["outcomes"] == {"ok": 5}
+    assert stats(g)["syncookies_ok"] == 5
+    out = cli(g, "set synflood cookies sometimes", "set synflood maxHalfOpen 0", "show config")
+    assert 'Refused, nothing changed: cookies: "sometimes" is not one of auto, always, off' in out, out
+    assert "Refused, nothing changed: maxHalfOpen" in out, out
+    assert re.search(r"syn_cookies\s+always", out), out

@@ -322,8 +322,17 @@ struct seen {
 	uint32_t seq;
 };
 
+/* The latest SYN+ACK sent to a client (a cookie, or an endpoint's). */
+struct seen_synack {
+	uint32_t client_ip, vip;
+	uint16_t client_port, vport;
+	uint32_t seq, ack;
+	bool valid;
+};
+
 struct run {
 	uint16_t nw;            /* workers in use */
+	struct seen_synack synack;
 	bool rss;
 	bool all_csum_ok;       /* every TCP segment fed so far had valid checksums */
 	struct seen seen[N_SEEN];
@@ -383,6 +392,14 @@ check_out(struct run *r, uint16_t port, struct rte_mbuf *m)
 			rte_be_to_cpu_16(th->cksum));
 		rte_pktmbuf_dump(stderr, m, 128);
 		die("a TCP segment was sent with a bad checksum");
+	}
+	if (port == port_c && (th->tcp_flags & (MG_TCP_SYN | MG_TCP_ACK)) == (MG_TCP_SYN | MG_TCP_ACK)) {
+		r->synack = (struct seen_synack){
+			.client_ip = ip->dst_addr, .vip = ip->src_addr,
+			.client_port = th->dst_port, .vport = th->src_port,
+			.seq = rte_be_to_cpu_32(th->sent_seq), .ack = rte_be_to_cpu_32(th->recv_ack),
+			.valid = true,
+		};
 	}
 	if (port == port_b) {
 		struct seen *s = &r->seen[r->n_seen++ % N_SEEN];
@@ -687,6 +704,16 @@ op_client(struct run *r, struct in *in, bool syn)
 
 	if (s & 0x80)   /* to the gateway's own address: a stray or a scan */
 		dip = IP(10, 10, 0, 1);
+	if (!syn && (c & 0x80) && r->synack.valid) {
+		/* The client answers the latest SYN+ACK (a cookie's, often):
+		 * right when the input's numbers are 0, else off by them. */
+		cip = r->synack.client_ip;
+		cport = r->synack.client_port;
+		dip = r->synack.vip;
+		dport = r->synack.vport;
+		seq += r->synack.ack;
+		ack += r->synack.seq + 1;
+	}
 	len = build_tcp(frame, port_c, client_mac, cip, dip, cport, dport, fl, seq, ack,
 			(uint16_t)(syn ? 0 : (pl & 0x80 ? (pl & 0x7f) * 11 : pl)), opt);
 	patch(in, frame, len);
@@ -895,6 +922,11 @@ reset(struct run *r, uint8_t mode)
 	sh.n_workers = r->nw;
 	sh.ports[port_b].rss = r->rss;
 	sh.params.max_attempts = 1 + ((mode >> 2) & 3);  /* 1..4 */
+	/* SYN flood defence: auto, always or off, with limits a few SYNs reach. */
+	sh.params.syn_cookies = (uint8_t)(((mode >> 5) & 3) % 3);
+	sh.params.max_half_open = (mode & 0x80) ? 3 : 0;
+	sh.params.max_half_open_src = (mode & 0x80) ? 2 : 0;
+	sh.params.max_half_open_svc = (mode & 0x80) ? 0 : 4;
 	for (uint16_t w = 0; w < 2; w++) {
 		struct mg_worker *wp = &wk[w];
 
@@ -915,6 +947,7 @@ reset(struct run *r, uint8_t mode)
 			p->head = 0;
 		}
 		memset(&wp->st, 0, sizeof(wp->st));
+		wp->cookies_sent = false;
 	}
 }
 
@@ -943,6 +976,14 @@ finish(struct run *r)
 			die("flows left after the drain");
 		if (rte_hash_count(wk[w].ft->hash) != 0)
 			die("keys left in the flow hash after the drain");
+		if (wk[w].st.half_open != 0)
+			die("half-open flows counted after the drain");
+		for (uint32_t b = 0; b < RTE_DIM(wk[w].half_open_src); b++)
+			if (wk[w].half_open_src[b] != 0)
+				die("a source's half-open count left after the drain");
+		for (uint32_t b = 0; b < RTE_DIM(wk[w].half_open_svc); b++)
+			if (wk[w].half_open_svc[b] != 0)
+				die("a service's half-open count left after the drain");
 	}
 	drain_tx(NULL);
 	drain_events();

@@ -35,11 +35,17 @@ def fl(flags):
     return MENU.index(flags) if flags in MENU else 0x80 | flags
 
 
-def mode(workers=1, rss=False, attempts=3, wrap=False):
+COOKIES = {"auto": 0, "always": 1, "off": 2}
+
+
+def mode(workers=1, rss=False, attempts=3, wrap=False, cookies="auto", low_limits=False):
     m = 0 if workers == 1 else (2 if rss else 1)
     m |= ((attempts - 1) & 3) << 2
     if wrap:
         m |= 0x10
+    m |= COOKIES[cookies] << 5
+    if low_limits:
+        m |= 0x80
     return bytes([m])
 
 
@@ -51,6 +57,12 @@ def syn(client=0, svc=0, seq=1000, pick=0, opt=1):
 def client(flags, client=0, svc=0, seq=1001, ack=5001, payload=0, pick=0, split=0):
     return bytes([OP_CLIENT, client, svc, fl(flags)]) + struct.pack(">II", seq, ack) + \
         bytes([payload, 0, pick, split, 0])
+
+
+def cookie_ack(flags=F_ACK, seq_off=0, ack_off=0, payload=0, pick=0):
+    """The client's answer to the latest SYN+ACK it got (the cookie's), numbers off by _off."""
+    return bytes([OP_CLIENT, 0x80, 0, fl(flags)]) + struct.pack(">II", seq_off, ack_off) + \
+        bytes([payload, 0, pick, 0, 0])
 
 
 def ep(flags, k=0, seq=5000, ack_delta=0, payload=0, pick=0, split=0, probe=False):
@@ -136,6 +148,21 @@ def packet_seeds():
     s["settings"] = mode() + setting(1, 0) + syn() + tick(200) + setting(8, 15) + syn(1) + tick(3000)
     s["table-full"] = mode() + b"".join(syn(c, c & 1) for c in range(0, 128, 2)) + \
         syn(1) + syn(3)
+    s["cookie-handshake"] = mode(cookies="always") + syn() + cookie_ack() + ep(F_SYN | F_ACK) + \
+        client(F_ACK | F_PSH, seq=1001, payload=20) + ep(F_ACK | F_PSH, seq=5001, payload=30)
+    s["cookie-first-data-held"] = mode(cookies="always") + syn(opt=2) + cookie_ack() + \
+        cookie_ack(F_ACK | F_PSH, payload=40) + cookie_ack(F_ACK | F_PSH, seq_off=40, payload=9) + \
+        ep(F_SYN | F_ACK) + ep(F_FIN | F_ACK, seq=5001) + cookie_ack(F_FIN | F_ACK, seq_off=40)
+    s["cookie-refused-all"] = mode(cookies="always", attempts=2) + syn() + cookie_ack() + \
+        ep(F_RST | F_ACK) + ep(F_RST | F_ACK)
+    s["cookie-client-reset"] = mode(cookies="always") + syn() + cookie_ack() + \
+        cookie_ack(F_RST | F_ACK) + tick(700)
+    s["cookie-forged"] = mode(cookies="always") + syn() + cookie_ack(ack_off=1) + \
+        cookie_ack(seq_off=5) + tick(0x7fff) + cookie_ack()
+    s["half-open-limits"] = mode(low_limits=True) + syn(0) + syn(2) + syn(4) + syn(1) + \
+        cookie_ack() + ep(F_SYN | F_ACK) + tick(600)
+    s["half-open-limits-off"] = mode(low_limits=True, cookies="off") + syn(0) + syn(2) + \
+        syn(4) + syn(6) + tick(600) + syn(8)
     s["probe-answers"] = mode() + ep(F_SYN | F_ACK, probe=True) + ep(F_RST | F_ACK, probe=True) + \
         icmp(k=0x80 >> 0)
     s["split-segments"] = mode() + syn() + ep(F_SYN | F_ACK, split=0x80 | 60) + \
