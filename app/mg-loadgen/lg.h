@@ -126,6 +126,7 @@ struct mg_lg_conn {
 	uint64_t t_last;   /**< last segment sent (TSC), for retransmission and timeout */
 	uint64_t t_req;    /**< request sent (TSC) */
 	uint32_t isn;
+	uint32_t irs;      /**< the peer's ISN, from its SYN+ACK (a SYN proxy's cookie, say) */
 	uint32_t rx;       /**< response bytes received */
 	uint8_t state;
 	uint8_t tries;

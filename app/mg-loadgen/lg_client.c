@@ -6,7 +6,8 @@
  *
  * A connection slot goes FREE -> SYN_SENT -> WAIT_RESP -> FIN_SENT -> FREE:
  *   open       SYN (seq c) to the VIP or, with no gateway, to a server
- *   SYN+ACK    must be seq cookie(c), ack c+1: ACK, then the request
+ *   SYN+ACK    must ack c+1; its seq is kept (our servers' cookie(c), or a
+ *              SYN proxy's own): ACK, then the request
  *              (Q bytes, PSH); connect latency recorded
  *   response   in-order segments counted up to R bytes: FIN+ACK;
  *              response latency (request sent -> last byte) recorded
@@ -143,7 +144,7 @@ mg_lg_client_input(struct mg_lg_lcore *lc, struct rte_mbuf *m, uint32_t slot)
 	uint32_t hl = rte_ipv4_hdr_len(ip) + ((th->data_off >> 4) * 4u);
 	uint32_t plen = rte_be_to_cpu_16(ip->total_length);
 	uint32_t q = lc->cfg.req_size, r = lc->cfg.resp_size;
-	uint32_t irs = mg_lg_cookie(lc, k->isn);
+	uint32_t irs = k->state == MG_LG_SYN_SENT ? 0 : k->irs;
 	uint8_t fl = th->tcp_flags;
 	uint64_t now = rte_rdtsc();
 	struct mg_lg_seg s;
@@ -183,8 +184,10 @@ mg_lg_client_input(struct mg_lg_lcore *lc, struct rte_mbuf *m, uint32_t slot)
 	switch (k->state) {
 	case MG_LG_SYN_SENT:
 		if ((fl & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) !=
-		    (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG) || ack != k->isn + 1 || seq != irs)
+		    (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG) || ack != k->isn + 1)
 			break;
+		irs = seq;
+		k->irs = seq;
 		lc->c.conn_established++;
 		mg_lg_hist_record(&lc->h_connect, mg_lg_ns(lc, now - k->t_syn));
 		s.seq = k->isn + 1;

@@ -138,7 +138,9 @@ mg_lg_flood_send(struct mg_lg_lcore *lc, uint64_t now)
 			s.dport = c->server_port;
 		}
 		s.seq = isn + 1;
-		s.ack = mg_lg_cookie(lc, isn) + 1;
+		/* The ISN the flow's handshake met (a SYN proxy's), else our servers'. */
+		s.ack = (lc->slots != NULL && lc->slots[slot].state == MG_LG_HELD ?
+			 lc->slots[slot].irs : mg_lg_cookie(lc, isn)) + 1;
 		mg_lg_pkt_build(pkts[i], &s);
 		mg_lg_tx(lc, c->cport, pkts[i]);
 	}

@@ -115,7 +115,7 @@ struct mg_conf_flowtable {
 struct mg_conf_synflood {
 	char cookies[16];               /**< "auto" (default), "always" or "off" */
 	uint32_t max_half_open;         /**< per worker, default 4096 (at most the table size) */
-	uint32_t max_half_open_per_source; /**< per client address and worker, default 256; 0 = none */
+	uint32_t max_half_open_per_source; /**< per client address and worker, default 0 = none */
 	uint32_t max_half_open_per_service; /**< per service and worker, default 0 = none */
 };
 

@@ -676,7 +676,7 @@ defaults(struct mg_conf_gateway *g)
 	g->synflood = (struct mg_conf_synflood){
 		.cookies = "auto",
 		.max_half_open = 4096,
-		.max_half_open_per_source = 256,
+		.max_half_open_per_source = 0,
 		.max_half_open_per_service = 0,
 	};
 	g->neigh_timeout_ms = 300000;

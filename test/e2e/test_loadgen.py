@@ -180,3 +180,29 @@ def test_flood_flows_are_opened_through_meshgate(gateway):
     assert c["flood_rx"] > 0
     lost = c["flood_tx"] - c["flood_rx"] - (after.get("drop_tx_full", 0) - before.get("drop_tx_full", 0))
     assert 0 <= lost <= c["flood_tx"] // 1000, lost
+
+
+def test_syn_flood_at_full_rate_legitimate_connections_complete(gateway):
+    """A SYN flood from 64k spoofed sources as fast as the link takes, with
+    connections of legitimate clients among it: >= 99 % of those complete."""
+    before = telemetry(gateway["prefix"], "/meshgate/stats")
+    res = loadgen(gateway, ["--mode", "conn,synflood", "--conns", "32", "--duration", "4",
+                            "--warmup", "1", "--timeout", "3000", "--drain", "5"], timeout=60)
+    after = telemetry(gateway["prefix"], "/meshgate/stats")
+    w, c = res["window"], res["total"]["counters"]
+    d = {k: after[k] - before[k] for k in after if isinstance(after[k], int) and k in before}
+    ok, opened = c["conn_completed"], c["conn_open"]
+    failed = c["err_rst"] + c["err_timeout"]
+    print("SYN flood: %.3f Mpps offered (%d SYNs in %.1f s), meshgate: cookies sent %d, flows opened by "
+          "cookies %d, half-open limit hits %d, drops %s" % (
+              c["synflood_tx"] / res["total"]["seconds"] / 1e6, c["synflood_tx"],
+              res["total"]["seconds"], d["syncookies_sent"],
+              d["syncookies_ok"], d["half_open_limit_worker"],
+              {k: v for k, v in d.items() if k.startswith("drop_") and v}))
+    print("legitimate: %d of %d connections completed (%.3f %%), %d failed, %.0f conn/s" % (
+        ok, opened, 100.0 * ok / max(opened, 1), failed, w["rates"]["conn_per_s"]))
+    assert c["synflood_tx"] > 100000, c
+    assert opened > 100, c
+    assert ok >= 0.99 * opened, c
+    assert d["syncookies_sent"] > 0, d
+    assert after["half_open"] <= 4096, after

@@ -319,7 +319,7 @@ test_gateway_defaults(void **state)
 	assert_int_equal(g->flows.size, 262144);
 	assert_string_equal(g->synflood.cookies, "auto");
 	assert_int_equal(g->synflood.max_half_open, 4096);
-	assert_int_equal(g->synflood.max_half_open_per_source, 256);
+	assert_int_equal(g->synflood.max_half_open_per_source, 0);
 	assert_int_equal(g->synflood.max_half_open_per_service, 0);
 	assert_int_equal(g->flows.syn_recv_ms, 30000);
 	assert_int_equal(g->flows.established_ms, 3600000);
