@@ -197,8 +197,13 @@ worker_text(struct mg_out *o, const struct mg_cli_worker *w)
 		      PRIu64 " retried %" PRIu64 " failed %" PRIu64 "  resets %" PRIu64 "\n", s->connect_ok,
 		      s->connect_refused, s->connect_unreach, s->connect_timeout, s->connect_retry,
 		      s->connect_failed, s->resets);
-	mg_out_printf(o, "  arp replies %" PRIu64 "  icmp echo %" PRIu64 "  events dropped %" PRIu64 "\n",
-		      s->arp_replies, s->icmp_echo, s->events_dropped);
+	mg_out_printf(o, "  arp replies %" PRIu64 "  icmp echo %" PRIu64 "  events dropped %" PRIu64
+		      "  health-check answers %" PRIu64 "\n", s->arp_replies, s->icmp_echo,
+		      s->events_dropped, s->probe_replies);
+	mg_out_printf(o, "  half-open %" PRIu64 " (limits met: worker %" PRIu64 " source %" PRIu64
+		      " service %" PRIu64 ")  syn cookies sent %" PRIu64 " ok %" PRIu64 "\n",
+		      s->half_open, s->half_open_limit_worker, s->half_open_limit_source,
+		      s->half_open_limit_service, s->syncookies_sent, s->syncookies_ok);
 	if (w->drops) {
 		mg_out_printf(o, "  drops:");
 		for (int d = 1; d < MG_DROP__MAX; d++)
