@@ -217,6 +217,7 @@ struct mg_worker {
 	uint64_t tsc_per_ms;
 	uint64_t tsc_per_us;
 	struct mg_tx_buf tx[MG_MAX_ETHPORTS];
+	uint32_t tx_pending;      /**< bit p: tx[p] holds packets */
 	struct mg_worker_stats st;
 	uint32_t cookie_sent_ms;  /**< when this worker last answered a SYN with a cookie */
 	bool cookies_sent;        /**< ... and whether it ever did */

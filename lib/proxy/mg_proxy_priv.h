@@ -27,6 +27,7 @@ mg_tx(struct mg_worker *w, uint16_t port_id, struct rte_mbuf *m)
 		b->n = 0;
 	}
 	b->pkts[b->n++] = m;
+	w->tx_pending |= 1u << port_id;
 }
 
 /* xorshift64*: a worker's own random numbers, no shared state. */

@@ -220,12 +220,14 @@ mg_snat_put(struct mg_worker *w, uint16_t port_id, uint16_t snat_idx, uint16_t p
 void
 mg_proxy_flush(struct mg_worker *w)
 {
-	for (uint16_t port = 0; port < MG_MAX_ETHPORTS; port++) {
+	/* Only the ports this burst sent to: a scan of every port's buffer
+	 * would touch 16 cache lines per loop. */
+	while (w->tx_pending != 0) {
+		uint16_t port = (uint16_t)__builtin_ctz(w->tx_pending);
 		struct mg_tx_buf *b = &w->tx[port];
 		uint16_t sent;
 
-		if (b->n == 0)
-			continue;
+		w->tx_pending &= w->tx_pending - 1;
 		sent = rte_eth_tx_burst(port, w->id, b->pkts, b->n);
 		w->st.tx += sent;
 		for (uint16_t i = sent; i < b->n; i++)
