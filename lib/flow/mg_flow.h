@@ -79,6 +79,7 @@ struct mg_flow {
 	uint32_t tprev;
 	uint32_t seq_delta;  /**< SYN-proxied flows: endpoint ISN - our cookie ISN */
 	uint8_t flags;       /**< MG_FLOW_F_* */
+	uint8_t rst_from;    /**< the state a RST ended (0: none), for a blind RST's revival */
 } __rte_cache_aligned;
 
 #define MG_FLOW_F_SYN_SENT 0x01 /**< a SYN went to some endpoint */

@@ -425,11 +425,33 @@ seq_shift(struct rte_tcp_hdr *th, uint32_t delta)
 	th->cksum = mg_csum_update32(th->cksum, old, th->sent_seq);
 }
 
+/*
+ * A RST moves a flow to CLOSE with no look at its sequence number (meshgate
+ * tracks none), so a blind RST from off the path would end a live connection
+ * once it idled past the close timeout. The endpoints check a RST's sequence
+ * number (RFC 5961) and ignore such a one; the traffic that follows proves
+ * the connection alive, and the flow goes back to the state the RST ended.
+ * After a genuine RST, a segment still in flight may revive a flow too: the
+ * peer that closed answers it with another RST, and the flow closes again.
+ */
+static inline void
+rst_revive(struct mg_flow *f, struct mg_tcp_step *st, uint8_t flags)
+{
+	if (unlikely(f->state == MG_TCP_CLOSE) && f->rst_from != 0 &&
+	    !(flags & (MG_TCP_RST | MG_TCP_SYN))) {
+		st->state = f->rst_from;
+		f->rst_from = 0;
+	}
+}
+
 /* Apply a state step and keep the flow's timer in line with it. */
 static inline void
 flow_step(struct mg_worker *w, uint32_t idx, struct mg_flow *f, struct mg_tcp_step st)
 {
 	if (st.state != f->state) {
+		if (st.state == MG_TCP_CLOSE && f->state >= MG_TCP_ESTABLISHED &&
+		    f->state <= MG_TCP_LAST_ACK)
+			f->rst_from = f->state;
 		if (st.state > MG_TCP_SYN_RECV)
 			mg_half_open_done(w, f);
 		/* Closed both ways or reset: the endpoint's connection is over for
@@ -572,6 +594,7 @@ from_client(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *p
 		mg_drop(w, m, MG_DROP_FLOW_STATE);
 		return;
 	}
+	rst_revive(f, &st, flags);
 	if (f->state == MG_TCP_SYN_SENT) {
 		/* Client gave up (RST) while we were connecting. */
 		struct rte_ether_hdr *eth = mg_pkt_eth(m);
@@ -632,6 +655,7 @@ from_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info 
 		mg_drop(w, m, MG_DROP_FLOW_STATE);
 		return;
 	}
+	rst_revive(f, &st, flags);
 	if ((flags & MG_TCP_RST) && f->state >= MG_TCP_ESTABLISHED &&
 	    f->state < MG_TCP_TIME_WAIT) {
 		w->st.resets++;

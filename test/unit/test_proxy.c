@@ -282,6 +282,58 @@ test_close_both_ways_then_expire(void **state)
 	rte_pktmbuf_free(s);
 }
 
+static uint8_t
+state_of(uint16_t sport)
+{
+	struct mg_flow_key k;
+	uint32_t ref;
+
+	mg_flow_key_set(&k, IP(10, 10, 0, 2), IP(10, 96, 0, 10), BE16(sport), BE16(80));
+	ref = mg_flow_lookup(fx.w.ft, &k);
+	return ref == MG_FLOW_NONE ? MG_TCP_NONE : mg_flow_get(fx.w.ft, MG_FLOW_REF_IDX(ref))->state;
+}
+
+/* A blind RST (any sequence number) closes the flow; the traffic that goes
+ * on (the endpoint ignored the RST) revives it; a genuine RST, followed by
+ * nothing, ends the flow at the close timeout. */
+static void
+test_blind_rst_is_revived_by_traffic(void **state)
+{
+	struct rte_mbuf *s = open_syn(40020), *m;
+
+	input(reply_from(s, MG_TCP_SYN | MG_TCP_ACK, 5000, 1001, 0));
+	rte_pktmbuf_free(sent(port_c));
+	input(from_client(40020, MG_TCP_ACK, 1001, 5001, 0));
+	rte_pktmbuf_free(sent(port_b));
+	/* Spoofed as the client, an off-path RST. */
+	input(from_client(40020, MG_TCP_RST, 123456789, 0, 0));
+	m = sent(port_b);
+	assert_non_null(m);     /* passed on: the endpoint judges it */
+	rte_pktmbuf_free(m);
+	assert_int_equal(state_of(40020), MG_TCP_CLOSE);
+	/* The endpoint ignored it: its data brings the flow back. */
+	input(reply_from(s, MG_TCP_ACK | MG_TCP_PSH, 5001, 1001, 100));
+	rte_pktmbuf_free(sent(port_c));
+	assert_int_equal(state_of(40020), MG_TCP_ESTABLISHED);
+	fx.w.now_ms += fx.sh.params.timeouts.ms[MG_TCP_CLOSE] + 1;
+	mg_proxy_expire(&fx.w, 64);
+	assert_int_equal(state_of(40020), MG_TCP_ESTABLISHED);
+	input(from_client(40020, MG_TCP_ACK, 1001, 5101, 0));
+	m = sent(port_b);
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	/* A genuine RST and silence: gone after the close timeout. */
+	input(reply_from(s, MG_TCP_RST | MG_TCP_ACK, 5101, 1001, 0));
+	rte_pktmbuf_free(sent(port_c));
+	assert_int_equal(state_of(40020), MG_TCP_CLOSE);
+	fx.w.now_ms += fx.sh.params.timeouts.ms[MG_TCP_CLOSE] + 1;
+	mg_proxy_expire(&fx.w, 64);
+	assert_int_equal(mg_flow_count(fx.w.ft), 0);
+	/* The connection's end was reported once, at the first RST. */
+	assert_int_equal(events_of(MG_EV_CLOSED), 1);
+	rte_pktmbuf_free(s);
+}
+
 static void
 test_client_leaving_during_connect_aborts_it(void **state)
 {
@@ -589,6 +641,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_unreachable_fails_over, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_close_both_ways_then_expire, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_client_leaving_during_connect_aborts_it, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_blind_rst_is_revived_by_traffic, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_service_and_stray_segments_dropped, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_full_flow_table_refuses_with_rst_keeps_established, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_request_answered_and_learnt, setup1, teardown),
