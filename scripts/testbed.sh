@@ -80,7 +80,8 @@ Options (before the command):
       --tap IFACE=LAN   (attach) a gateway TAP and its LAN (default: mgtap-c=client mgtap-b=backend)
       --timeout S       (attach) how long to wait for the TAP interfaces (default 30)
   -T, --time            server-stop, blackhole, server-fault print "at SECONDS": the
-                        moment (Unix time, microseconds) the fault took effect
+                        moment (Unix time, microseconds) the fault took effect; server-start,
+                        unblackhole, server-unfault: the moment it was undone
   -q, --quiet           less output
 Built-in LANs: client=10.10.0.1/24, backend=10.20.0.1/24.
 State: $STATE_ROOT/<prefix>/ (topology, server PIDs and logs).
@@ -234,8 +235,15 @@ EOF
 	# wait until it listens (bounded)
 	local t
 	for ((t = 0; t < 100; t++)); do
-		if nsx "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+		# python: serving once it wrote its state file (with the time)
+		if nsx "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q . &&
+		   { [ "$kind" != python ] || [ -s "$STATE/$name.server.state" ]; }; then
 			log "server $name ($kind) listening on $ip:$port, pid $(cat "$pidf")"
+			if [ "$kind" = python ]; then
+				fault_time "$(awk '{ print $2 }' "$STATE/$name.server.state")"
+			else
+				fault_time
+			fi
 			return 0
 		fi
 		pid_alive "$(cat "$pidf")" || { cat "$logf" >&2; die "server $name exited"; }
@@ -465,6 +473,7 @@ EOF
 		else
 			nsx "$ns" iptables -D INPUT -p tcp --dport "$port" -j DROP 2>/dev/null || true
 		fi
+		fault_time
 		log "backend $name: blackhole removed"
 	fi
 }

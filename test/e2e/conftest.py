@@ -197,9 +197,11 @@ class TestBed:
         return t
 
     def server_start(self, name):
-        self.sh("server-start", name)
+        """Start backend name's server; returns when it served (time.monotonic())."""
+        t = self.sh_at("server-start", name)
         self.stopped.discard(name)
         self.faulted.discard(name)
+        return t
 
     def server_fault(self, name, mode):
         """Switch backend name's server to a fault (never-accept, reset) in place;
@@ -209,8 +211,9 @@ class TestBed:
         return t
 
     def server_unfault(self, name):
-        self.sh("server-unfault", name)
+        t = self.sh_at("server-unfault", name)
         self.faulted.discard(name)
+        return t
 
     def blackhole(self, name):
         t = self.sh_at("blackhole", name)
@@ -218,8 +221,9 @@ class TestBed:
         return t
 
     def unblackhole(self, name):
-        self.sh("unblackhole", name)
+        t = self.sh_at("unblackhole", name)
         self.blackholed.discard(name)
+        return t
 
     def netgw(self, *addrs):
         """A namespace <prefix>-gw in meshgate's place (for HAProxy); VIPs on its loopback."""

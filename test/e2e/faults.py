@@ -46,7 +46,7 @@ class Fault:
         self.key = key
         self.title = title
         self.inject = inject      # (tb, victim) -> when it took effect (time.monotonic())
-        self.restore = restore    # (tb, victim)
+        self.restore = restore    # (tb, victim) -> when it was undone (time.monotonic())
         self.ejects = ejects      # a connect-level fault: the gateway must take the victim out
 
 
@@ -97,6 +97,7 @@ class MeshgateView:
     def __init__(self, gw, ip=VICTIM_IP):
         self.sock = gw.workdir / "cli.sock"
         self.ip = ip
+        self.first_out = None
 
     def cli(self, *commands):
         return unix_query(self.sock, "\n".join(commands) + "\n")
@@ -107,7 +108,29 @@ class MeshgateView:
 
     def out(self):
         first = self.state()
-        return "EJECTED" in first or "DOWN" in first
+        out = "EJECTED" in first or "DOWN" in first
+        if out and self.first_out is None:
+            self.first_out = first
+        return out
+
+    def why(self):
+        """What took the victim out, as seen when it was first out."""
+        first = self.first_out or ""
+        return "outlier detection" if "EJECTED" in first else "health check" if "DOWN" in first else "-"
+
+    def wait_healthy(self, ips=("10.20.0.11", "10.20.0.12", "10.20.0.13"), timeout=20):
+        """Until every endpoint is healthy (health probes sent before the ports were
+        attached failed: the endpoints start DOWN for about a second)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            out = self.cli("show endpoints")
+            st = {l.split()[0]: l.split()[1] for l in out.splitlines() if len(l.split()) > 1}
+            if all(st.get(ip) == "healthy" for ip in ips):
+                self.first_out = None
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("endpoints not healthy within %ds:\n%s" % (timeout, out))
+            time.sleep(0.1)
 
     def eject_detail(self):
         """When the last ejection happened (time.monotonic()), how long its table took
@@ -130,6 +153,26 @@ class MeshgateView:
         return [client_side(e, victim) for e in events]
 
 
+# ---------------------------------------------------------------- meshgate beside HAProxy
+
+# meshgate's settings that match haproxy_config()'s defaults (scripts/faults-compare's
+# header says how they map)
+MESHGATE_COMPARE = """\
+  outlierDetection: {consecutiveFailures: 5, baseEjectionTime: 30s, maxEjectionTime: 300s, interval: 10s}
+  healthCheck: {enabled: true, interval: 300ms, timeout: 300ms, healthyThreshold: 2, unhealthyThreshold: 3}
+"""
+
+
+def meshgate_compare_config(tb):
+    """conftest.make_config (3 endpoints on the gateway's node: one tier) with a 300 ms
+    connect timeout, 4 attempts in all, outlier detection and health checks as HAProxy's."""
+    from conftest import make_config
+    text = make_config(tb.tap_client, tb.tap_backend, connect_timeout="300ms", max_attempts=4)
+    old = "    maxAttempts: 4\n"
+    assert text.count(old) == 1
+    return text.replace(old, old + MESHGATE_COMPARE)
+
+
 # ---------------------------------------------------------------- HAProxy
 
 HAPROXY_CFG = """\
@@ -138,7 +181,7 @@ HAPROXY_CFG = """\
 global
     log stdout format raw local0
     stats socket {sock} mode 600 level admin
-    maxconn 20000
+    maxconn 4096
 defaults
     mode tcp
     log global
@@ -194,7 +237,7 @@ class Haproxy:
                                                                    self.log_path.read_text()))
             try:
                 st = self.stat()
-                if all(st.get(n, "").startswith("UP") for n in ("b1", "b2", "b3")):
+                if all(st.get(n) == "UP" for n in ("b1", "b2", "b3")):  # steady, not "UP 1/3"
                     return self
             except OSError:
                 pass
@@ -231,6 +274,14 @@ class Haproxy:
         st = self.stat().get(self.server, "")
         return st.startswith("DOWN") or st.startswith("MAINT")
 
+    def why(self):
+        """What marked the victim down, from HAProxy's log ("reason: ...")."""
+        m = re.search(r"Server web/%s is DOWN, reason: ([^,]+)" % self.server,
+                      self.log_path.read_text(errors="replace"))
+        if not m:
+            return "-"
+        return "observe layer4" if m.group(1) == "Health analyze" else "health check"
+
     def classify(self, events, victim):
         """Joins the client's events to HAProxy's log lines by client port (in order)."""
         logs = defaultdict(deque)
@@ -252,6 +303,16 @@ class Haproxy:
 
 
 # ---------------------------------------------------------------- one run
+
+def warm_up(tb, n=30):
+    """A few requests through the gateway, so that every endpoint has a recent
+    success (meshgate: endpoints back from a start-up health-check DOWN start at
+    readmitScore and reach their full weight after a few successes)."""
+    res = tb.curl_many(n)
+    bad = [r for r in res if r[0] != 0 or r[1] != "200"]
+    if len(res) != n or bad:
+        raise RuntimeError("warm-up: %d of %d requests failed: %s" % (n - len(res) + len(bad), n, bad[:5]))
+
 
 class Run:
     """One fault under load through one gateway view; the figures in self.figures."""
@@ -300,11 +361,10 @@ class Run:
             window = self.eject_within if self.fault.ejects else self.quiet_for
             t["eject"] = self._poll(True, t["fault"] + window)
             if t["eject"] is not None:
+                time.sleep(max(0.0, t["eject"] + self.hold - time.monotonic()))
                 if hasattr(self.view, "eject_detail"):
                     self.detail = self.view.eject_detail()
-                time.sleep(max(0.0, t["eject"] + self.hold - time.monotonic()))
-            self.fault.restore(self.tb, self.victim)
-            t["restore"] = time.monotonic()
+            t["restore"] = self.fault.restore(self.tb, self.victim) or time.monotonic()
             t["back"] = None
             if t["eject"] is not None:
                 t["back"] = self._poll(False, t["restore"] + self.readmit_within)
@@ -338,6 +398,7 @@ class Run:
                "midstream": sum(1 for e, c in zip(self.events, cls) if e[2] != "ok" and not c[0]),
                "outcomes": self.res["outcomes"],
                "to_eject": t["eject"] - t["fault"] if t["eject"] is not None else None,
+               "out_by": self.view.why() if t["eject"] is not None else None,
                "to_readmit": t["back"] - t["restore"] if t["back"] is not None else None,
                "ejected_for": t["back"] - t["eject"] if t["back"] is not None and t["eject"] is not None
                else None}
@@ -345,7 +406,7 @@ class Run:
             sel = [c for e, c in zip(self.events, cls) if a <= e[0] < b]
             fig["n_" + w] = len(sel)
             fig["share_" + w] = sum(1 for c in sel if c[1]) / len(sel) if sel else None
-        if self.detail and self.detail.get("ejected_at") is not None:
+        if self.detail and self.detail.get("ejected_at") is not None and self.detail["ejected_at"] > t["fault"] - 0.5:
             d = self.detail
             fig["fault_to_ejected"] = d["ejected_at"] - t["fault"]
             fig["eject_publish_us"] = d["eject_publish_us"]
@@ -365,9 +426,10 @@ def fmt_pct(v):
 
 def summary(fig):
     """One line of figures."""
-    s = ("%s via %s: failed %d/%d, mid-stream %d, to ejection %s, to re-admission %s (out for %s), "
+    s = ("%s via %s: failed %d/%d, mid-stream %d, to ejection %s (%s), to re-admission %s (out for %s), "
          "victim share before %s during %s after %s" % (
              fig["fault"], fig["gateway"], fig["failed"], fig["total"], fig["midstream"], fmt_s(fig["to_eject"]),
+             fig["out_by"] or "never out",
              fmt_s(fig["to_readmit"]), fmt_s(fig["ejected_for"]), fmt_pct(fig["share_before"]),
              fmt_pct(fig["share_during"]), fmt_pct(fig["share_after"])))
     if fig.get("fault_to_generation") is not None:

@@ -83,6 +83,7 @@ def check_ejected_and_readmitted(fig, eject_within):
     assert 0.15 <= fig["share_before"] <= 0.55, "b1's share before the fault: %s" % fig
     assert fig["to_eject"] is not None, "b1 was never ejected: %s" % fig
     assert fig["to_eject"] < eject_within, "ejection took %.2fs: %s" % (fig["to_eject"], fig)
+    assert fig["out_by"] == "outlier detection", fig
     # From the ejection until the fault was undone, b1 took no new connection.
     assert fig["n_during"] > 0 and fig["share_during"] == 0, fig
     assert fig["to_readmit"] is not None, "b1 was never re-admitted: %s" % fig
