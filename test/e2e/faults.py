@@ -221,6 +221,7 @@ class Haproxy:
         self.log_path = self.workdir / "haproxy.log"
         self.cfg = cfg
         self.proc = None
+        self.log = None
         self.server = VICTIM
 
     def start(self, timeout=20):
@@ -233,6 +234,7 @@ class Haproxy:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
+                self.stop()
                 raise RuntimeError("haproxy exited with %d:\n%s" % (self.proc.returncode,
                                                                    self.log_path.read_text()))
             try:
@@ -242,20 +244,22 @@ class Haproxy:
             except OSError:
                 pass
             if time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError("haproxy not ready within %ds:\n%s" % (timeout, self.log_path.read_text()))
             time.sleep(0.1)
 
     def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
+        """SIGTERM (then SIGKILL) by PID; idempotent."""
+        if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
-        self.log.close()
+        if self.log is not None:
+            self.log.close()
+            self.log = None
 
     def stat(self):
         """{server: status} of backend web from `show stat`."""

@@ -133,7 +133,7 @@ def test_never_accepting_listener_times_out_connects(tb):
     probe = ("import socket,time\n"
              "r=[]\n"
              "for i in range(6):\n"
-             "    s=socket.socket();s.settimeout(0.5)\n"
+             "    s=socket.socket();s.settimeout(1.0)\n"
              "    try:\n"
              "        s.connect(('10.20.0.11',8080));r.append('ok')\n"
              "    except OSError as e:\n"
