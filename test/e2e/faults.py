@@ -16,6 +16,8 @@ Figures (Run.figures):
                      termination state ?C, server-side connect failure)
   midstream          other connections without a complete answer (reset, closed,
                      timed out after connecting): only the victim causes them
+  delayed            answered connections that took DELAYED s or more (a connect
+                     timeout on the victim before the failover: 300 ms each)
   to_eject           fault in force -> victim out of the gateway's view (s)
   to_readmit         fault undone -> victim back in the gateway's view (s)
   ejected_for        victim out -> victim back (s)
@@ -36,6 +38,7 @@ from collections import defaultdict, deque
 from pathlib import Path
 
 POLL = 0.05
+DELAYED = 0.29
 HAPROXY = "/usr/sbin/haproxy"
 VICTIM = "b1"
 VICTIM_IP = "10.20.0.11"
@@ -400,6 +403,7 @@ class Run:
         fig = {"fault": self.fault.key, "gateway": self.view.name, "total": len(self.events),
                "failed": sum(1 for c in cls if c[0]),
                "midstream": sum(1 for e, c in zip(self.events, cls) if e[2] != "ok" and not c[0]),
+               "delayed": sum(1 for e in self.events if e[2] == "ok" and e[1] - e[0] >= DELAYED),
                "outcomes": self.res["outcomes"],
                "to_eject": t["eject"] - t["fault"] if t["eject"] is not None else None,
                "out_by": self.view.why() if t["eject"] is not None else None,
@@ -430,9 +434,10 @@ def fmt_pct(v):
 
 def summary(fig):
     """One line of figures."""
-    s = ("%s via %s: failed %d/%d, mid-stream %d, to ejection %s (%s), to re-admission %s (out for %s), "
+    s = ("%s via %s: failed %d/%d, mid-stream %d, delayed %d, to ejection %s (%s), to re-admission %s (out for %s), "
          "victim share before %s during %s after %s" % (
-             fig["fault"], fig["gateway"], fig["failed"], fig["total"], fig["midstream"], fmt_s(fig["to_eject"]),
+             fig["fault"], fig["gateway"], fig["failed"], fig["total"], fig["midstream"], fig["delayed"],
+             fmt_s(fig["to_eject"]),
              fig["out_by"] or "never out",
              fmt_s(fig["to_readmit"]), fmt_s(fig["ejected_for"]), fmt_pct(fig["share_before"]),
              fmt_pct(fig["share_during"]), fmt_pct(fig["share_after"])))

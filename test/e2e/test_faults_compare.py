@@ -43,8 +43,8 @@ def test_faults_compare_quick(tmp_path):
     # HAProxy ran the same fault and marked b1 down (the comparison is real)
     assert h["total"] > 100 and h["to_eject"] is not None, h
     # the table
-    assert re.search(r"^\| server killed \(RST\) \| meshgate \| 0 / \d+ \|", r.stdout, re.M), r.stdout
-    assert re.search(r"^\| server killed \(RST\) \| haproxy \| \d+ / \d+ \|", r.stdout, re.M), r.stdout
+    assert re.search(r"^\| server killed \(RST\) \| meshgate \| 0 / \d+ \| \d+ \| \d+ \|", r.stdout, re.M), r.stdout
+    assert re.search(r"^\| server killed \(RST\) \| haproxy \| \d+ / \d+ \| \d+ \| \d+ \|", r.stdout, re.M), r.stdout
     # everything it started is gone: namespaces, test bed state, processes in its work directory
     ns = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, text=True).stdout
     assert not [l for l in ns.splitlines() if l.startswith(prefix + "-")], ns
