@@ -15,6 +15,20 @@ gateway picked.
 
 Threaded, keep-alive (HTTP/1.1), a large listen backlog, quiet logs.
 Runs with Debian's /usr/bin/python3 and the standard library only.
+
+Faults, switched at run time by signals (no restart, so no moment where
+nothing listens and connects are refused; scripts/testbed.sh server-fault):
+  SIGUSR1  never-accept: the listen backlog drops to --stall-backlog (default 1)
+           and the server stops calling accept(). The kernel completes
+           backlog+1 handshakes into the accept queue, whose connections then
+           hang; once the queue is full further SYNs are dropped (connect
+           timeouts). Set net.ipv4.tcp_syncookies=0 in the namespace so that
+           the kernel never answers with a cookie either.
+  SIGUSR2  reset: every new connection is accepted, its request read, then
+           reset (RST: SO_LINGER 0), i.e. it fails after establishment.
+  SIGHUP   back to serving (backlog 1024, accept again).
+--state-file PATH: the mode in force and when it took effect
+("MODE REALTIME"), rewritten after each switch.
 """
 import argparse
 import hashlib
@@ -22,7 +36,10 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import sys
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHUNK = 64 * 1024
@@ -169,6 +186,87 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024
+    fault = None
+
+    def finish_request(self, request, client_address):
+        if self.fault == "reset":
+            reset_after_request(request)
+            return
+        super().finish_request(request, client_address)
+
+
+def reset_after_request(conn):
+    """Read what the client sent (its request, if it comes within 2 s), then RST."""
+    try:
+        conn.settimeout(2)
+        conn.recv(65536)
+    except OSError:
+        pass
+    try:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    conn.close()
+
+
+class Faults:
+    """Serve in a thread; switch modes on signals in the main thread."""
+
+    def __init__(self, srv, stall_backlog, state_file):
+        self.srv = srv
+        self.stall_backlog = stall_backlog
+        self.state_file = state_file
+        self.want = "serve"
+        self.mode = None
+        self.thread = None
+
+    def _serve(self):
+        self.thread = threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    def _stop_serving(self):
+        if self.thread is not None:
+            self.srv.shutdown()  # the loop stops; the listening socket stays open
+            self.thread.join()
+            self.thread = None
+
+    def apply(self):
+        want = self.want
+        if want == self.mode:
+            return
+        if want == "never-accept":
+            # first the small backlog (in force at once), then no more accept()
+            self.srv.socket.listen(self.stall_backlog)
+            self._stop_serving()
+            self.srv.fault = None
+        elif want == "reset":
+            self.srv.socket.listen(self.srv.request_queue_size)
+            self.srv.fault = "reset"
+            if self.thread is None:
+                self._serve()
+        else:
+            self.srv.socket.listen(self.srv.request_queue_size)
+            self.srv.fault = None
+            if self.thread is None:
+                self._serve()
+        self.mode = want
+        if self.state_file:
+            tmp = self.state_file + ".tmp"
+            with open(tmp, "w") as f:
+                f.write("%s %.6f\n" % (want, time.time()))
+            os.replace(tmp, self.state_file)
+        print("mode %s" % want, flush=True)
+
+    def run(self):
+        # Blocked in every thread (the serving thread inherits the mask) and
+        # taken by sigwait here: no handler, so no signal lost between two checks.
+        modes = {signal.SIGUSR1: "never-accept", signal.SIGUSR2: "reset", signal.SIGHUP: "serve"}
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(modes))
+        self.apply()
+        while True:
+            self.want = modes[signal.sigwait(set(modes))]
+            self.apply()
 
 
 def main():
@@ -179,6 +277,9 @@ def main():
     ap.add_argument("--files-dir", default=None)
     ap.add_argument("--pidfile", default=None)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--stall-backlog", type=int, default=1,
+                    help="listen backlog while never accepting (SIGUSR1); default 1")
+    ap.add_argument("--state-file", default=None, help="write the fault mode in force here")
     ap.add_argument("--sha256-of", type=int, default=None, metavar="N",
                     help="print the SHA-256 of /bytes/N and exit")
     a = ap.parse_args()
@@ -195,7 +296,7 @@ def main():
             f.write("%d\n" % os.getpid())
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:
-        srv.serve_forever(poll_interval=0.5)
+        Faults(srv, a.stall_backlog, a.state_file).run()
     except KeyboardInterrupt:
         pass
     return 0

@@ -35,6 +35,7 @@ PORT=8080
 FILES_DIR=
 TIMEOUT=30
 QUIET=0
+PRINT_TIME=0
 declare -a EXTRA_LANS=() EXTRA_BACKENDS=() EXTRA_CLIENTS=() CLIENT_ROUTES=() TAPS=()
 N_CLIENTS=1
 
@@ -50,8 +51,18 @@ Commands:
   status                show namespaces, addresses, servers
   server-stop NAME      kill backend NAME's server (SIGKILL: new connections get RST)
   server-start NAME     start backend NAME's server again
+  server-fault NAME MODE  switch backend NAME's (python) server to a fault, in place:
+                        never-accept  listen backlog 1, accept() no more, tcp_syncookies=0 in
+                                      its namespace: 2 handshakes hang in the accept queue,
+                                      then SYNs are dropped (connect timeouts)
+                        reset         accept, read the request, then RST
+  server-unfault NAME   back to serving (syncookies back on)
   blackhole NAME        drop TCP to NAME's server port silently (nftables in its namespace)
   unblackhole NAME      undo blackhole
+  netgw [ADDR/PLEN...]  a namespace <prefix>-gw joined to every LAN with the LAN's gateway
+                        address (meshgate's place: never with an attached meshgate), the
+                        ADDRs (service VIPs) on its loopback: for a kernel proxy (HAProxy)
+  netgw-del             remove it (kills what runs in it)
   exec NAME CMD...      run CMD in namespace <prefix>-NAME (NAME: c1, b1, sw, ...)
   ns NAME               print the namespace name of NAME
 
@@ -68,6 +79,9 @@ Options (before the command):
       --files-dir DIR   directory the python backends serve under /files/
       --tap IFACE=LAN   (attach) a gateway TAP and its LAN (default: mgtap-c=client mgtap-b=backend)
       --timeout S       (attach) how long to wait for the TAP interfaces (default 30)
+  -T, --time            server-stop, blackhole, server-fault print "at SECONDS": the
+                        moment (Unix time, microseconds) the fault took effect; server-start,
+                        unblackhole, server-unfault: the moment it was undone
   -q, --quiet           less output
 Built-in LANs: client=10.10.0.1/24, backend=10.20.0.1/24.
 State: $STATE_ROOT/<prefix>/ (topology, server PIDs and logs).
@@ -94,6 +108,7 @@ while [ $# -gt 0 ]; do
 	--tap) TAPS+=("$2"); shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	-q|--quiet) QUIET=1; shift ;;
+	-T|--time) PRINT_TIME=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	-*) if [ -z "$CMD" ]; then die "unknown option $1 (see --help)"; fi
 	    ARGS+=("$1"); shift ;;
@@ -146,7 +161,8 @@ build_topology() {
 		case $kind in
 		lan) [[ "$name" =~ ^[a-zA-Z0-9_]{1,12}$ ]] || die "LAN name '$name': 1-12 letters/digits" ;;
 		client|backend) [[ "$name" =~ ^[a-zA-Z0-9_]{1,15}$ ]] || die "name '$name': 1-15 letters/digits"
-			[ "$name" != sw ] || die "'sw' is the switch's name" ;;
+			[ "$name" != sw ] || die "'sw' is the switch's name"
+			[ "$name" != gw ] || die "'gw' is netgw's name" ;;
 		esac
 	done < "$TOPO"
 }
@@ -177,7 +193,10 @@ server_start() {
 	if [ -f "$pidf" ] && pid_alive "$(cat "$pidf")"; then log "server $name already running"; return 0; fi
 	case $kind in
 	python)
+		rm -f "$STATE/$name.server.state"
+		nsx "$ns" sysctl -qw net.ipv4.tcp_syncookies=1 >/dev/null   # server-fault never-accept
 		ip netns exec "$ns" setsid $PY "$HERE/backend.py" --name "$name" --port "$port" \
+			--state-file "$STATE/$name.server.state" \
 			${fd:+--files-dir "$fd"} </dev/null >"$logf" 2>&1 &
 		echo $! > "$pidf"
 		;;
@@ -216,8 +235,15 @@ EOF
 	# wait until it listens (bounded)
 	local t
 	for ((t = 0; t < 100; t++)); do
-		if nsx "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+		# python: serving once it wrote its state file (with the time)
+		if nsx "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q . &&
+		   { [ "$kind" != python ] || [ -s "$STATE/$name.server.state" ]; }; then
 			log "server $name ($kind) listening on $ip:$port, pid $(cat "$pidf")"
+			if [ "$kind" = python ]; then
+				fault_time "$(awk '{ print $2 }' "$STATE/$name.server.state")"
+			else
+				fault_time
+			fi
 			return 0
 		fi
 		pid_alive "$(cat "$pidf")" || { cat "$logf" >&2; die "server $name exited"; }
@@ -236,14 +262,51 @@ kill_pid_tree() {
 	for k in $kids; do kill -KILL "$k" 2>/dev/null || true; done
 }
 
+# "at SECONDS" (with -T): when a fault took effect
+fault_time() { [ "$PRINT_TIME" = 0 ] || echo "at ${1:-$EPOCHREALTIME}"; }
+
 server_stop() {
 	local name=$1 pidf=$STATE/$1.server.pid pid
 	[ -f "$pidf" ] || { log "server $name: not running"; return 0; }
 	pid=$(cat "$pidf")
 	kill_pid_tree "$pid"
+	fault_time
 	for ((t = 0; t < 50; t++)); do pid_alive "$pid" || break; sleep 0.05; done
-	rm -f "$pidf"
+	rm -f "$pidf" "$STATE/$name.server.state"
 	log "server $name stopped (pid $pid killed)"
+}
+
+# Switch a running python server to a fault mode (or back: MODE serve) by a signal;
+# it writes "MODE TIME" to its state file once the mode is in force.
+server_fault() {
+	local name=$1 mode=$2 pidf=$STATE/$1.server.pid statef=$STATE/$1.server.state pid sig ns t
+	[ -n "$(member "$name")" ] || die "no member '$name'"
+	[ "$(server_kind)" = python ] || die "server-fault needs the python server (--server python)"
+	[ -f "$pidf" ] && pid_alive "$(cat "$pidf")" || die "server $name is not running"
+	pid=$(cat "$pidf"); ns=$(ns_of "$name")
+	case $mode in
+	never-accept) sig=USR1 ;;
+	reset) sig=USR2 ;;
+	serve) sig=HUP ;;
+	*) die "unknown fault '$mode' (never-accept, reset)" ;;
+	esac
+	# With SYN cookies the kernel could still answer SYNs of a full queue
+	# (per namespace: the other backends keep theirs).
+	if [ "$mode" = never-accept ]; then
+		nsx "$ns" sysctl -qw net.ipv4.tcp_syncookies=0 >/dev/null
+	fi
+	kill -"$sig" "$pid"
+	for ((t = 0; t < 100; t++)); do
+		if [ -f "$statef" ] && [ "$(awk '{ print $1 }' "$statef")" = "$mode" ]; then
+			[ "$mode" != serve ] || nsx "$ns" sysctl -qw net.ipv4.tcp_syncookies=1 >/dev/null
+			log "server $name: $mode"
+			fault_time "$(awk '{ print $2 }' "$statef")"
+			return 0
+		fi
+		pid_alive "$pid" || die "server $name exited"
+		sleep 0.05
+	done
+	die "server $name did not switch to $mode within 5 s"
 }
 
 # ---------------------------------------------------------------- up / down
@@ -402,6 +465,7 @@ EOF
 		else
 			nsx "$ns" iptables -I INPUT -p tcp --dport "$port" -j DROP
 		fi
+		fault_time
 		log "backend $name: TCP to :$port silently dropped"
 	else
 		if command -v nft >/dev/null; then
@@ -409,8 +473,52 @@ EOF
 		else
 			nsx "$ns" iptables -D INPUT -p tcp --dport "$port" -j DROP 2>/dev/null || true
 		fi
+		fault_time
 		log "backend $name: blackhole removed"
 	fi
+}
+
+# A namespace in meshgate's place for a kernel proxy: one veth per LAN (g-LAN in
+# the switch, LAN inside) with the LAN's gateway address, the VIPs on loopback.
+cmd_netgw() {
+	topo >/dev/null
+	local ns=$PREFIX-gw kind name ip plen a
+	! ip netns list | awk '{ print $1 }' | grep -qx "$ns" || die "$ns exists (netgw-del first)"
+	ip netns add "$ns"
+	echo "$ns" >> "$STATE/namespaces"
+	nsx "$ns" ip link set lo up
+	quiet_ipv6 "$ns"
+	while read -r kind name ip plen _; do
+		[ "$kind" = lan ] || continue
+		ip link add name "g-$name" netns "$SW" type veth peer name "$name" netns "$ns"
+		nsx "$SW" ip link set "g-$name" master "br-$name" up
+		nsx "$ns" ip addr add "$ip/$plen" dev "$name"
+		nsx "$ns" ip link set "$name" up
+		log "netgw: $ns has $ip/$plen on LAN $name"
+	done < "$TOPO"
+	for a in "${ARGS[@]+"${ARGS[@]}"}"; do
+		[[ "$a" == */* ]] || a=$a/32
+		nsx "$ns" ip addr add "$a" dev lo
+		log "netgw: $a on lo"
+	done
+	nsx "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.core.somaxconn=4096 >/dev/null
+	nsx "$ns" sysctl -qw net.ipv4.ip_local_port_range="10000 65000" >/dev/null
+	# the gateway addresses have another MAC now
+	while read -r kind name _; do
+		case $kind in client|backend) nsx "$(ns_of "$name")" ip neigh flush all 2>/dev/null || true ;; esac
+	done < "$TOPO"
+}
+
+cmd_netgw_del() {
+	local ns=$PREFIX-gw pid
+	if ip netns list | awk '{ print $1 }' | grep -qx "$ns"; then
+		for pid in $(ip netns pids "$ns" 2>/dev/null || true); do
+			kill -KILL "$pid" 2>/dev/null || true
+		done
+		ip netns del "$ns"
+		log "netgw: $ns removed"
+	fi
+	[ ! -f "$STATE/namespaces" ] || sed -i "/^$ns\$/d" "$STATE/namespaces"
 }
 
 case $CMD in
@@ -420,6 +528,10 @@ attach) cmd_attach ;;
 status) cmd_status ;;
 server-stop) topo >/dev/null; server_stop "${ARGS[0]:?server-stop NAME}" ;;
 server-start) topo >/dev/null; server_start "${ARGS[0]:?server-start NAME}" ;;
+server-fault) topo >/dev/null; server_fault "${ARGS[0]:?server-fault NAME MODE}" "${ARGS[1]:?server-fault NAME MODE}" ;;
+server-unfault) topo >/dev/null; server_fault "${ARGS[0]:?server-unfault NAME}" serve ;;
+netgw) cmd_netgw ;;
+netgw-del) topo >/dev/null; cmd_netgw_del ;;
 blackhole) topo >/dev/null; cmd_blackhole "${ARGS[0]:?blackhole NAME}" 1 ;;
 unblackhole) topo >/dev/null; cmd_blackhole "${ARGS[0]:?unblackhole NAME}" 0 ;;
 exec) n=${ARGS[0]:?exec NAME CMD...}; exec ip netns exec "$(ns_of "$n")" "${ARGS[@]:1}" ;;

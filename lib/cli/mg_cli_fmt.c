@@ -337,6 +337,12 @@ mg_cli_ol_back_in_ms(const struct mg_ol_ep *e, uint64_t now_ms)
 	return e->ejected && e->ejected_until > now_ms ? e->ejected_until - now_ms : 0;
 }
 
+uint64_t
+mg_cli_ol_ejected_ago_ms(const struct mg_ol_ep *e, uint64_t now_ms)
+{
+	return e->ejections > 0 && now_ms > e->ejected_at ? now_ms - e->ejected_at : 0;
+}
+
 /* ---- neighbours and routes -------------------------------------------------------- */
 
 void

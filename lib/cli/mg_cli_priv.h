@@ -154,6 +154,8 @@ void mg_cli_ep_get(const struct mg_gw *gw, const struct mg_lb_table *t, const st
 const char *mg_cli_ol_state(const struct mg_ol_ep *e);
 /** Milliseconds until an ejected endpoint returns (0 if not ejected). */
 uint64_t mg_cli_ol_back_in_ms(const struct mg_ol_ep *e, uint64_t now_ms);
+/** ms since @p e was last ejected (0 if never). */
+uint64_t mg_cli_ol_ejected_ago_ms(const struct mg_ol_ep *e, uint64_t now_ms);
 
 /* ---- neighbours (call under gw->lock) ---------------------------------------- */
 

@@ -558,6 +558,8 @@ mg_show_endpoint(struct mg_gw *gw, struct mg_out *o, uint32_t ip)
 		      e->consecutive, e->ejections, e->k);
 	if (e->ejected)
 		mg_out_printf(o, "  ejected until +%" PRIu64 "ms\n", mg_cli_ol_back_in_ms(e, now));
+	if (e->ejections > 0)
+		mg_out_printf(o, "  last ejection %" PRIu64 "ms ago\n", mg_cli_ol_ejected_ago_ms(e, now));
 	mg_out_printf(o, "  EWMA success score %.3f (weight x %.3f), EWMA connect latency %.0f us\n",
 		      e->score, e->score < 0.05 ? 0.05 : e->score, e->latency_us);
 	mg_out_printf(o, "  active connections %u, pending connects %u\n", e->active, e->pending);

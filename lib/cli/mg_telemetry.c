@@ -491,6 +491,7 @@ tel_endpoint(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "ejections", e->ejections);
 	rte_tel_data_add_dict_u64(d, "multiplier", e->k);
 	rte_tel_data_add_dict_u64(d, "back_in_ms", mg_cli_ol_back_in_ms(e, now));
+	rte_tel_data_add_dict_u64(d, "last_ejection_ago_ms", mg_cli_ol_ejected_ago_ms(e, now));
 	rte_tel_data_add_dict_u64(d, "score_permille", (uint64_t)(e->score * 1000.0 + 0.5));
 	rte_tel_data_add_dict_u64(d, "latency_us", (uint64_t)(e->latency_us + 0.5));
 	rte_tel_data_add_dict_u64(d, "active", e->active);

@@ -147,6 +147,7 @@ class TestBed:
         self.tap_backend = prefix + "-tb"
         self.stopped = set()
         self.blackholed = set()
+        self.faulted = set()
 
     def sh(self, *args, check=True, timeout=60):
         cmd = [str(TESTBED_SH), "-q", "-p", self.prefix] + list(args)
@@ -181,26 +182,62 @@ class TestBed:
         self.sh("--tap", "%s=client" % self.tap_client, "--tap", "%s=backend" % self.tap_backend,
                 "--timeout", str(timeout), "attach", timeout=timeout + 30)
 
+    def sh_at(self, *args):
+        """A fault command run with -T: returns when the fault took effect, on
+        time.monotonic()'s clock (testbed.sh prints Unix time)."""
+        r = self.sh("-T", *args)
+        now_real, now_mono = time.time(), time.monotonic()
+        at = [l.split()[1] for l in r.stdout.splitlines() if l.startswith("at ")]
+        return now_mono - (now_real - float(at[-1])) if at else now_mono
+
     def server_stop(self, name):
-        self.sh("server-stop", name)
+        """SIGKILL backend name's server; returns when (time.monotonic())."""
+        t = self.sh_at("server-stop", name)
         self.stopped.add(name)
+        return t
 
     def server_start(self, name):
-        self.sh("server-start", name)
+        """Start backend name's server; returns when it served (time.monotonic())."""
+        t = self.sh_at("server-start", name)
         self.stopped.discard(name)
+        self.faulted.discard(name)
+        return t
+
+    def server_fault(self, name, mode):
+        """Switch backend name's server to a fault (never-accept, reset) in place;
+        returns when it took effect (time.monotonic())."""
+        t = self.sh_at("server-fault", name, mode)
+        self.faulted.add(name)
+        return t
+
+    def server_unfault(self, name):
+        t = self.sh_at("server-unfault", name)
+        self.faulted.discard(name)
+        return t
 
     def blackhole(self, name):
-        self.sh("blackhole", name)
+        t = self.sh_at("blackhole", name)
         self.blackholed.add(name)
+        return t
 
     def unblackhole(self, name):
-        self.sh("unblackhole", name)
+        t = self.sh_at("unblackhole", name)
         self.blackholed.discard(name)
+        return t
+
+    def netgw(self, *addrs):
+        """A namespace <prefix>-gw in meshgate's place (for HAProxy); VIPs on its loopback."""
+        self.sh("netgw", *addrs)
+
+    def netgw_del(self):
+        self.sh("netgw-del", check=False)
 
     def restore(self):
-        """Every server running, nothing blackholed (between tests)."""
+        """Every server running and serving, nothing blackholed (between tests)."""
         for name in sorted(self.blackholed):
             self.unblackhole(name)
+        for name in sorted(self.faulted - self.stopped):
+            self.server_unfault(name)
         for name in sorted(self.stopped):
             self.server_start(name)
 

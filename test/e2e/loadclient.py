@@ -15,22 +15,29 @@ Outcomes:
   bad_status       a response that is not 200
   error            anything else (message kept)
 Prints one JSON object: totals by outcome, by backend, and the first errors.
+--events FILE also writes one line per request, "START END OUTCOME BACKEND|- PORT"
+(time.monotonic() seconds, the same clock in every process of the machine; the
+client's local port once connected, else 0), for
+figures over time windows; --stop-file FILE stops issuing requests once FILE exists.
 """
 import argparse
 import json
+import os
 import socket
 import sys
 import threading
 import time
 
 
-def one_request(host, port, path, connect_timeout, timeout):
+def one_request(host, port, path, connect_timeout, timeout, info=None):
     t0 = time.monotonic()
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(connect_timeout)
     try:
         try:
             s.connect((host, port))
+            if info is not None:
+                info["port"] = s.getsockname()[1]
         except ConnectionRefusedError:
             return "refused", None, time.monotonic() - t0, "ECONNREFUSED"
         except (socket.timeout, TimeoutError):
@@ -89,6 +96,8 @@ def main():
     ap.add_argument("--connect-timeout", type=float, default=5.0)
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--start-file", default=None, help="touch this file once the first request completed")
+    ap.add_argument("--stop-file", default=None, help="issue no more requests once this file exists")
+    ap.add_argument("--events", default=None, help="write every request's start, end, outcome, backend here")
     a = ap.parse_args()
     if a.count <= 0 and a.duration <= 0:
         ap.error("give --count or --duration")
@@ -96,6 +105,7 @@ def main():
     lock = threading.Lock()
     res = {"outcomes": {}, "backends": {}, "errors": [], "requests": 0, "max_latency": 0.0}
     issued = [0]
+    events = []
     deadline = time.monotonic() + a.duration if a.duration > 0 else None
     t_start = time.monotonic()
 
@@ -106,9 +116,15 @@ def main():
                     return
                 if deadline is not None and time.monotonic() >= deadline:
                     return
+                if a.stop_file and os.path.exists(a.stop_file):
+                    return
                 issued[0] += 1
-            outcome, backend, lat, err = one_request(a.host, a.port, a.path, a.connect_timeout, a.timeout)
+            t0 = time.monotonic()
+            info = {"port": 0}
+            outcome, backend, lat, err = one_request(a.host, a.port, a.path, a.connect_timeout, a.timeout, info)
             with lock:
+                if a.events:
+                    events.append((t0, t0 + lat, outcome, backend or "-", info["port"]))
                 res["requests"] += 1
                 res["outcomes"][outcome] = res["outcomes"].get(outcome, 0) + 1
                 if backend:
@@ -126,6 +142,10 @@ def main():
         t.join()
     res["elapsed"] = round(time.monotonic() - t_start, 3)
     res["failed_connections"] = res["outcomes"].get("refused", 0) + res["outcomes"].get("connect_timeout", 0)
+    if a.events:
+        with open(a.events, "w") as f:
+            for e in sorted(events):
+                f.write("%.6f %.6f %s %s %d\n" % e)
     json.dump(res, sys.stdout)
     print()
     return 0
