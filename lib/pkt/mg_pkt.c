@@ -215,6 +215,10 @@ parse_ipv4(const struct rte_mbuf *m, const uint8_t *frame, uint32_t dlen,
 	if (unlikely(ip->fragment_offset &
 		     RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
 		return pkt_drop(pi, MG_DROP_IP_FRAGMENT);
+	/* meshgate forwards without decrementing the TTL: never a TTL of 0
+	 * onto the wire (RFC 1122 3.2.1.7, RFC 1812 4.2.2.9). */
+	if (unlikely(ip->time_to_live == 0))
+		return pkt_drop(pi, MG_DROP_IP_TTL);
 	if (unlikely(ipv4_src_martian(ip->src_addr)))
 		return pkt_drop(pi, MG_DROP_IP_SRC);
 

@@ -16,6 +16,8 @@
  * Policy decisions taken here (documented in doc/operator-guide.md):
  * - IPv4 only; IP options and fragments are dropped (counted apart), since a
  *   full-NAT proxy of TCP never needs them and they are an attack surface.
+ * - A TTL of 0 is dropped: segments are forwarded without decrementing it,
+ *   and no datagram may be sent with a TTL of 0.
  * - The IPv4 header checksum is verified (or taken from the RX offload flag
  *   when the port reports it). The TCP checksum is not verified: it is
  *   updated incrementally on rewrite, so a corrupt segment stays corrupt and
@@ -56,7 +58,7 @@ enum mg_drop_reason {
 	MG_DROP_IP_LEN,          /**< total length < header or > frame */
 	MG_DROP_IP_CSUM,         /**< bad IPv4 header checksum */
 	MG_DROP_IP_FRAGMENT,     /**< MF set or fragment offset != 0 */
-	MG_DROP_IP_TTL,          /**< TTL expired (0 or 1 where we route) */
+	MG_DROP_IP_TTL,          /**< TTL 0 (forwarded as is, the TTL would leave as 0) */
 	MG_DROP_IP_SRC,          /**< martian source: 0/8, 127/8, multicast, broadcast */
 	MG_DROP_IP_NOT_FOR_US,   /**< destination is neither ours nor a VIP */
 	MG_DROP_L4_PROTO,        /**< not TCP or ICMP */

@@ -839,6 +839,39 @@ test_drop_ip_fragment(void **state)
 }
 
 static void
+test_drop_ip_ttl(void **state)
+{
+	(void)state;
+	struct frame f;
+
+	/* Forwarded without a decrement: a TTL of 0 would leave as 0. */
+	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 0);
+	ip_of(&f)->time_to_live = 0;
+	ip_fix(&f);
+	EXPECT_DROP(&f, MG_DROP_IP_TTL);
+	mk_icmp_echo(&f, 8);
+	ip_of(&f)->time_to_live = 0;
+	ip_fix(&f);
+	EXPECT_DROP(&f, MG_DROP_IP_TTL);
+	/* 1 is fine: meshgate terminates the route at the VIP, as a host would. */
+	for (unsigned int ttl = 1; ttl <= 255; ttl += 127) {
+		mk_tcp(&f, RTE_TCP_ACK_FLAG, 0, 10);
+		ip_of(&f)->time_to_live = (uint8_t)ttl;
+		ip_fix(&f);
+		EXPECT_KIND(&f, MG_PKT_TCP);
+	}
+	/* After the fragment check, before the source check. */
+	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 0);
+	ip_of(&f)->time_to_live = 0;
+	ip_of(&f)->src_addr = rte_cpu_to_be_32(RTE_IPV4(127, 0, 0, 1));
+	ip_fix(&f);
+	EXPECT_DROP(&f, MG_DROP_IP_TTL);
+	ip_of(&f)->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+	ip_fix(&f);
+	EXPECT_DROP(&f, MG_DROP_IP_FRAGMENT);
+}
+
+static void
 test_drop_ip_src(void **state)
 {
 	(void)state;
@@ -1076,7 +1109,7 @@ test_drop_precedence(void **state)
 static const enum mg_drop_reason parser_reasons[] = {
 	MG_DROP_L2_SHORT, MG_DROP_L2_ETHERTYPE, MG_DROP_ARP_MALFORMED,
 	MG_DROP_IP_SHORT, MG_DROP_IP_VERSION, MG_DROP_IP_HDRLEN, MG_DROP_IP_OPTIONS,
-	MG_DROP_IP_LEN, MG_DROP_IP_CSUM, MG_DROP_IP_FRAGMENT, MG_DROP_IP_SRC,
+	MG_DROP_IP_LEN, MG_DROP_IP_CSUM, MG_DROP_IP_FRAGMENT, MG_DROP_IP_TTL, MG_DROP_IP_SRC,
 	MG_DROP_L4_PROTO, MG_DROP_ICMP_SHORT, MG_DROP_ICMP_TYPE,
 	MG_DROP_TCP_SHORT, MG_DROP_TCP_DOFF, MG_DROP_TCP_FLAGS, MG_DROP_TCP_PORT,
 };
@@ -1389,6 +1422,8 @@ ref_parse(const uint8_t *b, uint32_t dlen, uint32_t plen, uint64_t ol, struct mg
 	}
 	if (rd16(ip + 6) & 0x3fff)
 		return ref_drop(o, MG_DROP_IP_FRAGMENT);
+	if (ip[8] == 0)
+		return ref_drop(o, MG_DROP_IP_TTL);
 	if (ip[12] == 0 || ip[12] == 127 || ip[12] >= 224)
 		return ref_drop(o, MG_DROP_IP_SRC);
 	uint32_t l4len = tl - 20;
@@ -1641,6 +1676,8 @@ mutate_field(uint8_t *b, uint32_t len)
 	case 3: /* fragment bits */
 		b[ETH + 6] = (uint8_t)(rnd_below(8) << 5 | (rnd_below(2) ? rnd_below(32) : 0));
 		b[ETH + 7] = rnd_below(2) ? (uint8_t)rnd() : 0;
+		if (rnd_below(4) == 0)
+			b[ETH + 8] = (uint8_t)rnd_below(3); /* TTL 0, 1 or 2 */
 		break;
 	case 4: /* source network */
 		b[ETH + 12] = interesting[rnd_below(sizeof(interesting))] ^
@@ -1797,6 +1834,7 @@ main(void)
 		cmocka_unit_test(test_drop_ip_len),
 		cmocka_unit_test(test_drop_ip_csum),
 		cmocka_unit_test(test_drop_ip_fragment),
+		cmocka_unit_test(test_drop_ip_ttl),
 		cmocka_unit_test(test_drop_ip_src),
 		cmocka_unit_test(test_drop_l4_proto),
 		cmocka_unit_test(test_drop_tcp_short),
