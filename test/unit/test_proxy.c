@@ -729,6 +729,53 @@ test_malformed_dropped_and_counted(void **state)
 	assert_null(sent(port_b));
 }
 
+/* An Ethernet/IPv4 ARP packet received on @p port. */
+static struct rte_mbuf *
+arp_pkt(uint16_t port, uint16_t op, uint32_t sip, uint32_t tip)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+
+	assert_non_null(eth);
+	memset(rte_pktmbuf_mtod(m, void *), 0, 60);
+	eth->dst_addr = (struct rte_ether_addr){ { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	eth->src_addr = client_mac;
+	eth->ether_type = BE16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = BE16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = BE16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = 6;
+	arp->arp_plen = 4;
+	arp->arp_opcode = BE16(op);
+	arp->arp_data.arp_sha = client_mac;
+	arp->arp_data.arp_sip = sip;
+	arp->arp_data.arp_tip = tip;
+	m->port = port;
+	return m;
+}
+
+static void
+test_arp_not_for_us_counted(void **state)
+{
+	struct mg_event ev;
+
+	/* A reply to us is learnt: consumed, not a drop. */
+	input(arp_pkt(port_c, RTE_ARP_OP_REPLY, IP(10, 10, 0, 2), IP(10, 10, 0, 1)));
+	assert_int_equal(rte_ring_dequeue_elem(fx.sh.events[0], &ev, sizeof(ev)), 0);
+	assert_int_equal(ev.type, MG_EV_ARP);
+	assert_int_equal(fx.w.st.drop[MG_DROP_ARP_NOT_FOR_US], 0);
+	/* A reply to another host, a gratuitous ARP (reply or request), a request
+	 * for another address: each a drop, counted (a reply used to vanish). */
+	input(arp_pkt(port_c, RTE_ARP_OP_REPLY, IP(10, 10, 0, 2), IP(10, 10, 0, 3)));
+	input(arp_pkt(port_c, RTE_ARP_OP_REPLY, IP(10, 10, 0, 2), IP(10, 10, 0, 2)));
+	input(arp_pkt(port_c, RTE_ARP_OP_REQUEST, IP(10, 10, 0, 2), IP(10, 10, 0, 2)));
+	input(arp_pkt(port_c, RTE_ARP_OP_REQUEST, IP(10, 10, 0, 2), IP(10, 10, 0, 7)));
+	assert_int_equal(fx.w.st.drop[MG_DROP_ARP_NOT_FOR_US], 4);
+	assert_int_not_equal(rte_ring_dequeue_elem(fx.sh.events[0], &ev, sizeof(ev)), 0);
+	assert_null(sent(port_c));
+	assert_int_equal(fx.w.st.arp_replies, 0);
+}
+
 static int
 setup2(void **state)
 {
@@ -877,6 +924,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_arp_request_answered_and_learnt, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_echo_answered, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_dropped_and_counted, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_not_for_us_counted, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_two_workers_hand_off_to_owner, setup2, teardown),
 		cmocka_unit_test(test_rss_adjust_lands_on_every_reta_entry),
 		cmocka_unit_test_setup_teardown(test_two_workers_predictable_rss_no_hand_off, setup2, teardown),
