@@ -68,6 +68,10 @@ icmp_input(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi
 		mg_drop(w, m, MG_DROP_IP_NOT_FOR_US);
 		return;
 	}
+	if (unlikely(mg_proxy_src_martian(w->sh, m->port, ip->src_addr))) {
+		mg_drop(w, m, MG_DROP_IP_SRC);
+		return;
+	}
 	icmp = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *, pi->l4_off);
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	icmp->icmp_cksum = mg_csum_update16(icmp->icmp_cksum,

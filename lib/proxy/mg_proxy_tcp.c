@@ -481,9 +481,12 @@ mg_proxy_tcp(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *
 {
 	if (ref == MG_FLOW_NONE) {
 		if ((pi->tcp_flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST | MG_TCP_FIN)) ==
-		    MG_TCP_SYN)
-			new_flow(w, m, pi);
-		else if (!probe_answer(w, m, pi))
+		    MG_TCP_SYN) {
+			if (unlikely(mg_proxy_src_martian(w->sh, m->port, mg_pkt_ip(m, pi)->src_addr)))
+				mg_drop(w, m, MG_DROP_IP_SRC);
+			else
+				new_flow(w, m, pi);
+		} else if (!probe_answer(w, m, pi))
 			mg_drop(w, m, MG_DROP_NO_FLOW);
 		return;
 	}

@@ -776,6 +776,69 @@ test_arp_not_for_us_counted(void **state)
 	assert_int_equal(fx.w.st.arp_replies, 0);
 }
 
+static struct rte_mbuf *
+echo_pkt(uint32_t src, uint32_t dst)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint16_t len = sizeof(struct rte_ether_hdr) + 20 + 8;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, len);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
+
+	memset(eth, 0, len);
+	eth->src_addr = client_mac;
+	rte_eth_macaddr_get(port_c, &eth->dst_addr);
+	eth->ether_type = BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = 0x45;
+	ip->total_length = BE16(20 + 8);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = src;
+	ip->dst_addr = dst;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	ic->icmp_cksum = ~rte_raw_cksum(ic, 8);
+	m->port = port_c;
+	return m;
+}
+
+static void
+test_martian_sources_answered_nothing(void **state)
+{
+	const uint32_t martian[] = {
+		IP(10, 10, 0, 1),   /* the gateway's own addresses */
+		IP(10, 20, 0, 1),
+		IP(10, 10, 0, 255), /* the receiving port's subnet broadcast */
+	};
+	struct rte_mbuf *m;
+
+	fx.sh.ports[port_c].prefix_len = 24;
+	for (size_t i = 0; i < RTE_DIM(martian); i++) {
+		input(tcp_pkt(port_c, client_mac, martian[i], IP(10, 96, 0, 10), BE16(40100), BE16(80),
+			      MG_TCP_SYN, 1, 0, 0));
+		input(echo_pkt(martian[i], IP(10, 10, 0, 1)));
+	}
+	assert_int_equal(fx.w.st.drop[MG_DROP_IP_SRC], 2 * RTE_DIM(martian));
+	assert_int_equal(fx.w.st.flows_new, 0);
+	assert_int_equal(fx.w.st.icmp_echo, 0);
+	assert_null(sent(port_b));
+	assert_null(sent(port_c));
+	/* Its neighbours are fine: another subnet's broadcast-looking address, a host. */
+	input(echo_pkt(IP(10, 10, 0, 2), IP(10, 10, 0, 1)));
+	m = sent(port_c);
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	m = open_syn(40101);
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	input(tcp_pkt(port_c, client_mac, IP(10, 30, 0, 255), IP(10, 96, 0, 10), BE16(40102),
+		      BE16(80), MG_TCP_SYN, 1, 0, 0));
+	m = sent(port_b);
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	assert_int_equal(fx.w.st.drop[MG_DROP_IP_SRC], 2 * RTE_DIM(martian));
+}
+
 static int
 setup2(void **state)
 {
@@ -925,6 +988,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_echo_answered, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_dropped_and_counted, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_not_for_us_counted, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_martian_sources_answered_nothing, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_two_workers_hand_off_to_owner, setup2, teardown),
 		cmocka_unit_test(test_rss_adjust_lands_on_every_reta_entry),
 		cmocka_unit_test_setup_teardown(test_two_workers_predictable_rss_no_hand_off, setup2, teardown),
