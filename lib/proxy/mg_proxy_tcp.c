@@ -138,7 +138,7 @@ connect_next(struct mg_worker *w, uint32_t idx)
 	const struct mg_proxy_shared *sh = w->sh;
 	const struct mg_lb_svc *svc = mg_lb_lookup(w->lb, f->vip, f->vport);
 	uint32_t max = RTE_MIN(sh->params.max_attempts, (uint32_t)MG_FLOW_MAX_ATTEMPTS);
-	bool unresolved = false;
+	bool unresolved = false, counted = false;
 
 	while (svc != NULL && f->attempts < max) {
 		const struct mg_lb_ep *ep = mg_lb_pick(w->lb, svc, mg_rand(w), c->tried,
@@ -158,6 +158,7 @@ connect_next(struct mg_worker *w, uint32_t idx)
 		}
 		if (mg_snat_pick(w, ep, &sport) < 0) {
 			w->st.drop[MG_DROP_FLOW_FULL]++;
+			counted = true;
 			break;
 		}
 		f->snat_idx = ep->snat_idx;
@@ -171,6 +172,7 @@ connect_next(struct mg_worker *w, uint32_t idx)
 		if (mg_flow_bind(w->ft, &k, idx, MG_TCP_DIR_REPLY) < 0) {
 			ep_unbind(w, f);
 			w->st.drop[MG_DROP_FLOW_FULL]++;
+			counted = true;
 			break;
 		}
 		m = rte_pktmbuf_copy(c->syn, w->mp, 0, UINT32_MAX);
@@ -208,6 +210,10 @@ connect_next(struct mg_worker *w, uint32_t idx)
 		flow_end(w, idx);
 		return;
 	}
+	/* Refused before any SYN left: no eligible endpoint at all (every one
+	 * at its circuit-breaker limit, drained, or the service gone). */
+	if (!(f->flags & MG_FLOW_F_SYN_SENT) && !counted)
+		w->st.drop[MG_DROP_NO_ENDPOINT]++;
 	fail_client(w, idx);
 }
 

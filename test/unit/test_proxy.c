@@ -839,6 +839,43 @@ test_martian_sources_answered_nothing(void **state)
 	assert_int_equal(fx.w.st.drop[MG_DROP_IP_SRC], 2 * RTE_DIM(martian));
 }
 
+static enum mg_lb_ep_state
+all_at_limit(void *ctx, uint32_t id, uint32_t *factor)
+{
+	*factor = 1000;
+	return MG_LB_EP_AT_LIMIT;
+}
+
+static void
+test_no_eligible_endpoint_rst_counted(void **state)
+{
+	char err[512];
+	struct mg_conf *conf = mg_conf_load_string(conf_yaml, strlen(conf_yaml), "test.yaml", NULL,
+						   err, sizeof(err));
+	struct mg_lb_env env = { .resolve = resolve, .health = all_at_limit, .ctx = &fx,
+				 .generation = 2 };
+	struct mg_lb_table *t;
+	struct rte_mbuf *r;
+
+	assert_non_null(conf);
+	t = mg_lb_build(conf, &env, err, sizeof(err));
+	assert_non_null(t);
+	mg_lb_free(fx.sh.lb);
+	fx.sh.lb = t;
+	fx.w.lb = t;
+	/* Every endpoint at its circuit-breaker limit: RST at once, counted. */
+	input(from_client(40200, MG_TCP_SYN, 1000, 0, 0));
+	assert_null(sent(port_b));
+	r = sent(port_c);
+	assert_non_null(r);
+	assert_int_equal(tcp_of(r)->tcp_flags, MG_TCP_RST | MG_TCP_ACK);
+	assert_int_equal(rte_be_to_cpu_32(tcp_of(r)->recv_ack), 1001);
+	rte_pktmbuf_free(r);
+	assert_int_equal(fx.w.st.drop[MG_DROP_NO_ENDPOINT], 1);
+	assert_int_equal(fx.w.st.connect_failed, 1);
+	assert_int_equal(mg_flow_count(fx.w.ft), 0);
+}
+
 static int
 setup2(void **state)
 {
@@ -989,6 +1026,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_dropped_and_counted, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_not_for_us_counted, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_martian_sources_answered_nothing, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_no_eligible_endpoint_rst_counted, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_two_workers_hand_off_to_owner, setup2, teardown),
 		cmocka_unit_test(test_rss_adjust_lands_on_every_reta_entry),
 		cmocka_unit_test_setup_teardown(test_two_workers_predictable_rss_no_hand_off, setup2, teardown),
