@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -876,6 +877,120 @@ test_no_eligible_endpoint_rst_counted(void **state)
 	assert_int_equal(mg_flow_count(fx.w.ft), 0);
 }
 
+/* Resource exhaustion: each refuses new work cleanly (counted), keeps what is
+ * established, and recovers once the resource is back. */
+
+static void
+test_mbuf_pool_empty_defers_connect_keeps_established(void **state)
+{
+	struct rte_mbuf *s = open_syn(43000), *syn, *data, *m;
+	struct rte_mbuf **hold = calloc(8192, sizeof(*hold));
+	uint32_t n = 0;
+
+	assert_non_null(s);
+	assert_non_null(hold);
+	input(reply_from(s, MG_TCP_SYN | MG_TCP_ACK, 5000, 1001, 0));
+	rte_pktmbuf_free(sent(port_c));
+	input(from_client(43000, MG_TCP_ACK, 1001, 5001, 0));
+	rte_pktmbuf_free(sent(port_b));
+	/* Frames first, then the pool runs dry. */
+	syn = from_client(43001, MG_TCP_SYN, 1000, 0, 0);
+	data = from_client(43000, MG_TCP_ACK | MG_TCP_PSH, 1001, 5001, 10);
+	while (n < 8192 && (hold[n] = rte_pktmbuf_alloc(mp)) != NULL)
+		n++;
+	assert_true(n > 0 && n < 8192);
+	/* A new connection: no mbuf for the copy of its SYN. Counted, the flow kept
+	 * with its SYN, nothing sent, the client not refused. */
+	input(syn);
+	assert_int_equal(fx.w.st.drop[MG_DROP_NOMBUF], 1);
+	assert_null(sent(port_b));
+	assert_null(sent(port_c));
+	assert_int_equal(mg_flow_count(fx.w.ft), 2);
+	/* The established flow is rewritten in place: it still carries data. */
+	input(data);
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(rte_be_to_cpu_16(ip_of(m)->total_length), 50);
+	/* Mbufs back: at the connect timeout the SYN leaves for an endpoint. */
+	while (n > 0)
+		rte_pktmbuf_free(hold[--n]);
+	free(hold);
+	rte_pktmbuf_free(m);
+	fx.w.now_ms += 600;
+	mg_proxy_expire(&fx.w, 64);
+	mg_proxy_flush(&fx.w);
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->tcp_flags, MG_TCP_SYN);
+	assert_int_equal(fx.w.st.connect_timeout, 0);
+	assert_int_equal(fx.w.st.connect_failed, 0);
+	rte_pktmbuf_free(m);
+	rte_pktmbuf_free(s);
+}
+
+static void
+test_tx_queue_full_drops_counted_connect_recovers(void **state)
+{
+	struct rte_ring *r = txr[1][0];
+	struct rte_mbuf *m;
+	uint32_t filled = 0;
+
+	/* The backend port's TX queue takes nothing. */
+	while (rte_ring_free_count(r) > 0) {
+		m = rte_pktmbuf_alloc(mp);
+		assert_non_null(m);
+		assert_int_equal(rte_ring_enqueue(r, m), 0);
+		filled++;
+	}
+	input(from_client(43100, MG_TCP_SYN, 1000, 0, 0));
+	assert_int_equal(fx.w.st.drop[MG_DROP_TX_FULL], 1);
+	assert_int_equal(mg_flow_count(fx.w.ft), 1);
+	while (filled-- > 0) {
+		assert_int_equal(rte_ring_dequeue(r, (void **)&m), 0);
+		rte_pktmbuf_free(m);
+	}
+	/* The SYN was lost on the way: the connect timeout tries another endpoint. */
+	fx.w.now_ms += 600;
+	mg_proxy_expire(&fx.w, 64);
+	mg_proxy_flush(&fx.w);
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->tcp_flags, MG_TCP_SYN);
+	assert_int_equal(fx.w.st.connect_timeout, 1);
+	assert_int_equal(fx.w.st.connect_retry, 1);
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_handoff_ring_full_drops_counted(void **state)
+{
+	/* Worker 0 of 2 whose ring to worker 1 is full: what worker 1 owns is
+	 * dropped and counted; what worker 0 owns goes on. */
+	struct rte_ring *r = fx.sh.handoff[0][1];
+	struct rte_mbuf *m;
+	uint32_t mine = 0;
+
+	while (rte_ring_free_count(r) > 0) {
+		m = rte_pktmbuf_alloc(mp);
+		assert_non_null(m);
+		assert_int_equal(rte_ring_enqueue(r, m), 0);
+	}
+	for (uint16_t p = 42100; p < 42164; p++) {
+		input(from_client(p, MG_TCP_SYN, 1, 0, 0));
+		m = sent(port_b);
+		if (m != NULL) {
+			mine++;
+			rte_pktmbuf_free(m);
+		}
+	}
+	assert_true(mine > 10 && mine < 54);
+	assert_int_equal(fx.w.st.drop[MG_DROP_RING_FULL], 64 - mine);
+	assert_int_equal(fx.w.st.handoff_out, 0);
+	assert_int_equal(mg_flow_count(fx.w.ft), mine);
+	while (rte_ring_dequeue(r, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
 static int
 setup2(void **state)
 {
@@ -1028,6 +1143,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_martian_sources_answered_nothing, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_no_eligible_endpoint_rst_counted, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_two_workers_hand_off_to_owner, setup2, teardown),
+		cmocka_unit_test_setup_teardown(test_mbuf_pool_empty_defers_connect_keeps_established, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_queue_full_drops_counted_connect_recovers, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_handoff_ring_full_drops_counted, setup2, teardown),
 		cmocka_unit_test(test_rss_adjust_lands_on_every_reta_entry),
 		cmocka_unit_test_setup_teardown(test_two_workers_predictable_rss_no_hand_off, setup2, teardown),
 	};
