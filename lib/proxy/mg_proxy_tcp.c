@@ -534,7 +534,12 @@ mg_proxy_icmp_error(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt
 		}
 	}
 	if (qt->src_port == w->sh->probe_port && w->sh->probe_port != 0) {
-		/* A health-check SYN could not be delivered. */
+		/* A health-check SYN could not be delivered, if the quote is of one of
+		 * ours: its keyed ISN, as a SYN-ACK must acknowledge (probe_answer). */
+		if (rte_be_to_cpu_32(qt->sent_seq) != mg_probe_isn(w->sh, q->dst_addr, qt->dst_port)) {
+			mg_drop(w, m, MG_DROP_NO_FLOW);
+			return;
+		}
 		w->st.probe_replies++;
 		mg_event(w, MG_EV_PROBE_FAIL, q->dst_addr, qt->dst_port, 0);
 		rte_pktmbuf_free(m);

@@ -524,6 +524,70 @@ events_of(uint8_t type)
 	return n;
 }
 
+/* An ICMP unreachable quoting a health-check SYN toward 10.20.0.11:8080 with sequence @p seq. */
+static struct rte_mbuf *
+probe_unreach(uint16_t in_port, uint32_t seq)
+{
+	uint16_t len = sizeof(struct rte_ether_hdr) + 20 + 8 + 20 + 20;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, len);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1), *q;
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
+	struct rte_tcp_hdr *qt;
+
+	assert_non_null(eth);
+	memset(rte_pktmbuf_mtod(m, void *), 0, len);
+	eth->src_addr = client_mac;
+	rte_eth_macaddr_get(in_port, &eth->dst_addr);
+	eth->ether_type = BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = 0x45;
+	ip->total_length = BE16(20 + 8 + 40);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = IP(10, 20, 0, 254);
+	ip->dst_addr = IP(10, 20, 0, 1);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ic->icmp_type = MG_ICMP_DEST_UNREACH;
+	ic->icmp_code = 3;
+	q = (struct rte_ipv4_hdr *)(ic + 1);
+	q->version_ihl = 0x45;
+	q->total_length = BE16(40);
+	q->time_to_live = 64;
+	q->next_proto_id = IPPROTO_TCP;
+	q->src_addr = IP(10, 20, 0, 1);
+	q->dst_addr = IP(10, 20, 0, 11);
+	q->hdr_checksum = rte_ipv4_cksum(q);
+	qt = (struct rte_tcp_hdr *)(q + 1);
+	qt->src_port = fx.sh.probe_port;
+	qt->dst_port = BE16(8080);
+	qt->sent_seq = rte_cpu_to_be_32(seq);
+	qt->data_off = 0x50;
+	qt->tcp_flags = MG_TCP_SYN;
+	ic->icmp_cksum = ~rte_raw_cksum(ic, 8 + 40);
+	m->port = in_port;
+	return m;
+}
+
+static void
+test_forged_unreachable_for_a_probe_ignored(void **state)
+{
+	uint32_t isn;
+
+	fx.sh.probe_port = BE16(1023);
+	fx.sh.probe_secret = 0x5eed1234;
+	isn = mg_probe_isn(&fx.sh, IP(10, 20, 0, 11), BE16(8080));
+	/* Anyone may forge an unreachable quoting the probe port: not a failed probe. */
+	input(probe_unreach(port_c, isn + 1));
+	input(probe_unreach(port_b, isn ^ 0x80000000));
+	assert_int_equal(fx.w.st.probe_replies, 0);
+	assert_int_equal(fx.w.st.drop[MG_DROP_NO_FLOW], 2);
+	assert_int_equal(events_of(MG_EV_PROBE_FAIL), 0);
+	/* The quote of our own SYN (its keyed ISN) is. */
+	input(probe_unreach(port_b, isn));
+	assert_int_equal(fx.w.st.probe_replies, 1);
+	assert_int_equal(events_of(MG_EV_PROBE_FAIL), 1);
+}
+
 static void
 test_close_both_ways_then_expire(void **state)
 {
@@ -1132,6 +1196,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_syn_twice_in_one_burst_makes_one_flow, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoint_time_wait_ack_is_cleared, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_unreachable_fails_over, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_unreachable_for_a_probe_ignored, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_close_both_ways_then_expire, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_client_leaving_during_connect_aborts_it, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_service_and_stray_segments_dropped, setup1, teardown),
