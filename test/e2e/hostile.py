@@ -39,6 +39,7 @@ import time
 PLACEHOLDER = bytes.fromhex("024d47475701")   # the gateway's MAC until it is known
 MBUF_DATA = 2048          # meshgate's mbufs hold 2048 bytes; the TAP driver has no scatter
 PROBE_PORT = 1023         # health-check source port: just below the SNAT range (1024-65535)
+BACKENDS = ("10.20.0.11", "10.20.0.12", "10.20.0.13")
 
 
 def ip2b(a):
@@ -200,18 +201,25 @@ def _icmp(f, env, src, dst, l4, l4len):
         return "drop", "icmp_type"
     if t != 3:
         return "drop", "icmp_type"
-    qsport = struct.unpack("!H", f[q + qhl:q + qhl + 2])[0]
-    if qsport == PROBE_PORT:
-        return "consume", "probe answer"
+    # A quote of a health-check SYN (from PROBE_PORT) counts only with the probe's keyed ISN,
+    # which no frame of ours can know; any other quote names no flow of ours.
     return "drop", "no_flow"
 
 
 # ---------------------------------------------------------------- the frames
 
-def campaign(env, vip, vport, gw_ip, n_fuzz, rng, jumbo):
+def campaign(env, vip, vport, gw_ip, n_fuzz, rng, jumbo, spare=()):
     """[(category, frame bytes)]: every frame of the campaign, in sending order, the gateway's
     MAC as PLACEHOLDER. n_fuzz: scapy fuzz() frames; as many again are mutations of valid
-    frames and random bytes (cheaper to make)."""
+    frames and random bytes (cheaper to make).
+
+    The mutations never change the Ethernet addresses (a frame to another host, a link-local
+    group or from a group address would not reach the gateway, or would teach the switch
+    another host's MAC: the Ethernet cases are the systematic ones) and never forge a source
+    address of `spare` (the legitimate clients: a forged SYN from a client's address and port
+    holds that tuple until its SYN_RECV timeout, so a genuine connection from the same port
+    would fail; the gateway cannot tell them apart, see doc/hardening.md) nor, in ARP, the
+    gateway's (which would poison the clients' neighbour entry for it)."""
     from scapy.all import ARP, Ether, ICMP, IP, TCP, UDP, Dot1Q, Raw, IPOption_RR, fuzz, conf
     conf.verb = 0
     G = ":".join("%02x" % b for b in PLACEHOLDER)
@@ -322,6 +330,10 @@ def campaign(env, vip, vport, gw_ip, n_fuzz, rng, jumbo):
                   TCP(sport=rng.randrange(1024, 65536), dport=8080, flags="S", seq=rng.getrandbits(32)))
         add("icmp_unreach_forged", eth() / IP(src=rng.choice([me, "10.20.0.254", "10.10.0.254"]), dst=gw_ip) /
             ICMP(type=3, code=rng.choice([0, 1, 3, 4, 13])) / Raw(q[:28 + rng.choice([0, 12])]))
+    for ep in BACKENDS:                         # ... and quoting the health-check SYNs' port
+        q = bytes(IP(src="10.20.0.1", dst=ep) / TCP(sport=PROBE_PORT, dport=8080, flags="S",
+                                                     seq=rng.getrandbits(32)))
+        add("icmp_unreach_probe", eth() / IP(src=me, dst=gw_ip) / ICMP(type=3, code=3) / Raw(q[:28]))
 
     # TCP
     for d in range(5):
@@ -382,8 +394,10 @@ def campaign(env, vip, vport, gw_ip, n_fuzz, rng, jumbo):
     )]
     interesting = (0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x10, 0x11, 0x12, 0x14, 0x3f, 0x40, 0x44,
                    0x45, 0x46, 0x4f, 0x50, 0x7f, 0x80, 0xe0, 0xf0, 0xff)
+    spare_b = {ip2b(a) for a in spare}
     for i in range(n_fuzz):
-        b = bytearray(rng.choice(valid))
+        base = rng.choice(valid)
+        b = bytearray(base)
         for _ in range(rng.randrange(1, 4)):
             at = rng.choice((12, 13, 14, 16, 17, 20, 21, 22, 23, 26, 29, 30, 33, 34, 35, 36, 37,
                              46, 47, 42, 43, rng.randrange(0, len(b))))
@@ -391,6 +405,12 @@ def campaign(env, vip, vport, gw_ip, n_fuzz, rng, jumbo):
                 b[at] = rng.choice(interesting) if rng.random() < 0.7 else rng.getrandbits(8)
         if rng.random() < 0.15:
             b = b[:rng.randrange(0, len(b) + 1)] if rng.random() < 0.7 else b + rnd_bytes(rng.randrange(1, 40))
+        b[0:min(12, len(b))] = base[0:min(12, len(b))]
+        if len(b) >= 30 and b[12:14] == b"\x08\x00" and bytes(b[26:30]) in spare_b:
+            b[26:30] = env.my_ip_b
+        if len(b) >= 32 and b[12:14] == b"\x08\x06" and (bytes(b[28:32]) in spare_b or
+                                                           bytes(b[28:32]) in env.locals):
+            b[28:32] = env.my_ip_b
         if len(b) >= 34 and b[12:14] == b"\x08\x00" and (b[14] & 15) == 5 and rng.random() < 0.85:
             b[24:26] = b"\0\0"
             b[24:26] = struct.pack("!H", 0xffff ^ csum(bytes(b[14:34])))
@@ -448,6 +468,7 @@ def main():
     ap.add_argument("--vip", default="10.96.0.10")
     ap.add_argument("--vport", type=int, default=80)
     ap.add_argument("--backends", default="10.20.0.11,10.20.0.12,10.20.0.13")
+    ap.add_argument("--spare", default="10.10.0.2", help="addresses the fuzzed frames never forge")
     ap.add_argument("--fuzz", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=64)
@@ -463,7 +484,8 @@ def main():
     env = Env(PLACEHOLDER.hex(":"), my_mac, a.my_ip, a.locals.split(","), a.port_net, services,
               a.backends.split(","))
     t0 = time.monotonic()
-    frames = [] if a.rst_only else campaign(env, a.vip, a.vport, a.gw_ip, a.fuzz, rng, a.jumbo)
+    frames = [] if a.rst_only else campaign(env, a.vip, a.vport, a.gw_ip, a.fuzz, rng, a.jumbo,
+                                            [x for x in a.spare.split(",") if x])
     t_build = time.monotonic() - t0
     if a.gw_mac:
         go = {"gw_mac": a.gw_mac, "live": [t for t in a.live.split(",") if t]}
