@@ -20,13 +20,12 @@ import os
 import re
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import GW_CLIENT, PY, VIP, TestBed, _module_seq, make_config
+from conftest import PY, VIP, TestBed, _module_seq, make_config
 from test_operator import telemetry
 from test_outlier import cli
 
