@@ -180,6 +180,18 @@ quiet_ipv6() {  # no IPv6 chatter (router solicitations, MLD) toward meshgate
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 || true
 }
 
+# With br_netfilter loaded, the kernel hands bridged IPv4 frames to iptables and drops
+# those whose IPv4 header is malformed (bad version, IHL, length or checksum) before
+# they reach meshgate's TAP; it may reassemble fragments too. The switch must pass
+# frames as they are (the malformed-traffic tests count what meshgate drops), so
+# bridged traffic skips netfilter here (per-namespace sysctls; absent without the module).
+transparent_bridges() {
+	local k
+	for k in iptables ip6tables arptables; do
+		nsx "$SW" sysctl -qw "net.bridge.bridge-nf-call-$k=0" >/dev/null 2>&1 || true
+	done
+}
+
 # ---------------------------------------------------------------- servers
 pid_alive() { [ -n "$1" ] && [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
@@ -322,6 +334,7 @@ cmd_up() {
 	echo "$SW" > "$STATE/namespaces"
 	nsx "$SW" ip link set lo up
 	quiet_ipv6 "$SW"
+	transparent_bridges
 	local kind name ip plen lan gw ns
 	while read -r kind name ip plen _; do
 		[ "$kind" = lan ] || continue
@@ -423,6 +436,7 @@ cmd_attach() {
 		nsx "$SW" ip link set dev "$ifc" master "br-$lan" up
 		log "attached $ifc to LAN $lan (br-$lan in $SW)"
 	done
+	transparent_bridges  # br_netfilter may have been loaded since "up"
 	# A new gateway process has new MAC addresses: forget the old ones, or clients and
 	# backends keep sending to a stale neighbour entry for seconds.
 	local kind name

@@ -593,6 +593,7 @@ config_control(struct mg_gw *gw, const struct mg_cli_kv *kv)
 	kv->u64(kv->ctx, "arp_requests", c->arp_requests);
 	kv->u64(kv->ctx, "arp_learnt", c->arp_learnt);
 	kv->u64(kv->ctx, "neigh_full", gw->sh.neigh->learn_full);
+	kv->u64(kv->ctx, "arp_wrong_port", gw->sh.neigh->learn_wrong_port);
 	kv->u64(kv->ctx, "events", c->events);
 	kv->u64(kv->ctx, "events_connect_start", c->ev[MG_EV_CONNECT_START]);
 	kv->u64(kv->ctx, "events_connect_ok", c->ev[MG_EV_CONNECT_OK]);

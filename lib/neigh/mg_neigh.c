@@ -101,6 +101,10 @@ mg_neigh_learn(struct mg_neigh_table *t, uint32_t ip, uint16_t port_id,
 
 	if (idx < 0)
 		return idx;
+	if (t->info[idx].port_id != port_id) {
+		t->learn_wrong_port++;
+		return -EXDEV;
+	}
 	memcpy(&v, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
 	v |= MG_NEIGH_VALID;
 	__atomic_store_n(&t->mac[idx], v, __ATOMIC_RELEASE);

@@ -56,6 +56,7 @@ struct mg_neigh_table {
 	uint32_t max;
 	uint32_t timeout_ms;
 	uint64_t learn_full;       /**< learn/adds refused because the table was full */
+	uint64_t learn_wrong_port; /**< ARP refused: it came in on another port than the entry's */
 };
 
 /** Create a table of @p max entries; NULL on failure. */
@@ -71,8 +72,11 @@ int mg_neigh_find(const struct mg_neigh_table *t, uint32_t ip);
 
 /**
  * Control: an ARP packet from @p ip with @p mac arrived on @p port_id.
- * Updates a known entry; adds one only when @p create. Returns the index or
- * a negative errno.
+ * Updates a known entry; adds one only when @p create. A known entry is
+ * reached through one port (its route's): an ARP for it from another port is
+ * refused (-EXDEV, counted in learn_wrong_port), or a host on any LAN could
+ * claim an endpoint's address on another one and blackhole its connects.
+ * Returns the index or a negative errno.
  */
 int mg_neigh_learn(struct mg_neigh_table *t, uint32_t ip, uint16_t port_id,
 		   const struct rte_ether_addr *mac, uint64_t now_ms, bool create);

@@ -49,6 +49,7 @@ static const char *const drop_names[] = {
 	[MG_DROP_TCP_DOFF] = "tcp_doff",
 	[MG_DROP_TCP_FLAGS] = "tcp_flags",
 	[MG_DROP_TCP_PORT] = "tcp_port",
+	[MG_DROP_TCP_CSUM] = "tcp_csum",
 	[MG_DROP_NO_SERVICE] = "no_service",
 	[MG_DROP_NO_FLOW] = "no_flow",
 	[MG_DROP_FLOW_STATE] = "flow_state",
@@ -128,8 +129,58 @@ tcp_flags_impossible(uint8_t f)
 	       (f & ctl) == 0;
 }
 
+/*
+ * Ones' complement sum of @p len bytes at offset @p off of the packet,
+ * across its segments (16-bit, not folded to its complement). A segment that
+ * starts at an odd byte of the sum's range has its partial sum byte-swapped
+ * (RFC 1071): DPDK 22.11's rte_raw_cksum_mbuf gets that wrong (see
+ * doc/hardening.md). The caller checked that pkt_len holds the range.
+ */
+static uint32_t
+pkt_sum(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	uint32_t sum = 0, done = 0;
+
+	for (; m != NULL && len > 0; m = m->next) {
+		uint32_t dl = m->data_len, n, s;
+
+		if (off >= dl) {
+			off -= dl;
+			continue;
+		}
+		n = RTE_MIN(dl - off, len);
+		s = rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
+		if (done & 1)
+			s = ((s & 0xff) << 8) | (s >> 8);
+		sum += s;
+		done += n;
+		len -= n;
+		off = 0;
+	}
+	return sum;
+}
+
+/* Is the TCP checksum of this (validated, option-less IPv4) segment wrong? */
+static inline bool
+tcp_csum_bad(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l4_off,
+	     uint32_t l4_len)
+{
+	uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	uint32_t sum;
+
+	/* NONE: the port verified the data, the field may be unfilled. */
+	if (ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD || ck == RTE_MBUF_F_RX_L4_CKSUM_NONE)
+		return false;
+	if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		return true;
+	sum = rte_ipv4_phdr_cksum(ip, 0) + pkt_sum(m, l4_off, l4_len);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum != 0xffff;
+}
+
 static inline enum mg_pkt_kind
-parse_tcp(const uint8_t *frame, uint32_t dlen, uint32_t l4_off,
+parse_tcp(const struct rte_mbuf *m, const uint8_t *frame, uint32_t dlen, uint32_t l4_off,
 	  uint32_t l4_len, struct mg_pkt_info *pi)
 {
 	const struct rte_tcp_hdr *th;
@@ -148,6 +199,11 @@ parse_tcp(const uint8_t *frame, uint32_t dlen, uint32_t l4_off,
 		return pkt_drop(pi, MG_DROP_TCP_FLAGS);
 	if (unlikely(th->src_port == 0 || th->dst_port == 0))
 		return pkt_drop(pi, MG_DROP_TCP_PORT);
+	/* A SYN opens a flow: only a genuine one may (see mg_pkt.h). */
+	if ((th->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG &&
+	    unlikely(tcp_csum_bad(m, (const struct rte_ipv4_hdr *)(frame + pi->l3_off), l4_off,
+				  l4_len)))
+		return pkt_drop(pi, MG_DROP_TCP_CSUM);
 	pi->payload_len = (uint16_t)(l4_len - doff);
 	pi->tcp_flags = th->tcp_flags;
 	pi->kind = MG_PKT_TCP;
@@ -241,6 +297,10 @@ parse_ipv4(const struct rte_mbuf *m, const uint8_t *frame, uint32_t dlen,
 	if (unlikely(ip->fragment_offset &
 		     RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
 		return pkt_drop(pi, MG_DROP_IP_FRAGMENT);
+	/* meshgate forwards without decrementing the TTL: never a TTL of 0
+	 * onto the wire (RFC 1122 3.2.1.7, RFC 1812 4.2.2.9). */
+	if (unlikely(ip->time_to_live == 0))
+		return pkt_drop(pi, MG_DROP_IP_TTL);
 	if (unlikely(ipv4_src_martian(ip->src_addr)))
 		return pkt_drop(pi, MG_DROP_IP_SRC);
 
@@ -250,7 +310,7 @@ parse_ipv4(const struct rte_mbuf *m, const uint8_t *frame, uint32_t dlen,
 	pi->l4_off = (uint16_t)l4_off;
 	pi->l4_len = (uint16_t)l4_len;
 	if (likely(ip->next_proto_id == IPPROTO_TCP))
-		return parse_tcp(frame, dlen, l4_off, l4_len, pi);
+		return parse_tcp(m, frame, dlen, l4_off, l4_len, pi);
 	if (ip->next_proto_id == IPPROTO_ICMP)
 		return parse_icmp(frame, dlen, l4_off, l4_len, pi);
 	return pkt_drop(pi, MG_DROP_L4_PROTO);

@@ -16,10 +16,17 @@
  * Policy decisions taken here (documented in doc/operator-guide.md):
  * - IPv4 only; IP options and fragments are dropped (counted apart), since a
  *   full-NAT proxy of TCP never needs them and they are an attack surface.
+ * - A TTL of 0 is dropped: segments are forwarded without decrementing it,
+ *   and no datagram may be sent with a TTL of 0.
  * - The IPv4 header checksum is verified (or taken from the RX offload flag
- *   when the port reports it). The TCP checksum is not verified: it is
- *   updated incrementally on rewrite, so a corrupt segment stays corrupt and
- *   the receiving stack drops it.
+ *   when the port reports it). The TCP checksum is verified on SYNs without
+ *   ACK only, the segments that open a flow (offload flag, or computed over
+ *   the whole segment, chained or not): a corrupt SYN would otherwise hold a
+ *   flow and a connect attempt per endpoint until each connect timed out,
+ *   and count as a failure of every endpoint it was sent to, so that a few
+ *   forged SYNs ejected healthy endpoints. Other segments are not verified:
+ *   the checksum is updated incrementally on rewrite, so a corrupt segment
+ *   stays corrupt and the receiving stack drops it.
  * - The frame must be contiguous up to the end of the TCP header (one
  *   segment mbuf for the headers; data may be chained).
  */
@@ -56,7 +63,7 @@ enum mg_drop_reason {
 	MG_DROP_IP_LEN,          /**< total length < header or > frame */
 	MG_DROP_IP_CSUM,         /**< bad IPv4 header checksum */
 	MG_DROP_IP_FRAGMENT,     /**< MF set or fragment offset != 0 */
-	MG_DROP_IP_TTL,          /**< TTL expired (0 or 1 where we route) */
+	MG_DROP_IP_TTL,          /**< TTL 0 (forwarded as is, the TTL would leave as 0) */
 	MG_DROP_IP_SRC,          /**< martian source: 0/8, 127/8, multicast, broadcast */
 	MG_DROP_IP_NOT_FOR_US,   /**< destination is neither ours nor a VIP */
 	MG_DROP_L4_PROTO,        /**< not TCP or ICMP */
@@ -66,6 +73,7 @@ enum mg_drop_reason {
 	MG_DROP_TCP_DOFF,        /**< data offset < 5 or beyond the IP payload */
 	MG_DROP_TCP_FLAGS,       /**< impossible flag combination (SYN+FIN, SYN+RST, none) */
 	MG_DROP_TCP_PORT,        /**< source or destination port 0 */
+	MG_DROP_TCP_CSUM,        /**< a SYN (without ACK) with a bad TCP checksum */
 	MG_DROP_NO_SERVICE,      /**< SYN to a VIP:port with no service */
 	MG_DROP_NO_FLOW,         /**< non-SYN segment for no known flow */
 	MG_DROP_FLOW_STATE,      /**< segment invalid for the flow's state */

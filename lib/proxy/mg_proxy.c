@@ -29,8 +29,11 @@ arp_input(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
 	}
 	if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
 	    !mg_proxy_is_local(w->sh, tip)) {
-		if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY))
-			rte_pktmbuf_free(m); /* learnt above: consumed, not dropped */
+		/* A reply to us was learnt above: consumed, not dropped. Any
+		 * other (a gratuitous ARP, a reply to another host) is dropped. */
+		if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY) &&
+		    mg_proxy_is_local(w->sh, tip) && sip != 0)
+			rte_pktmbuf_free(m);
 		else
 			mg_drop(w, m, MG_DROP_ARP_NOT_FOR_US);
 		return;
@@ -63,6 +66,10 @@ icmp_input(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi
 	}
 	if (!mg_proxy_is_local(w->sh, ip->dst_addr)) {
 		mg_drop(w, m, MG_DROP_IP_NOT_FOR_US);
+		return;
+	}
+	if (unlikely(mg_proxy_src_martian(w->sh, m->port, ip->src_addr))) {
+		mg_drop(w, m, MG_DROP_IP_SRC);
 		return;
 	}
 	icmp = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *, pi->l4_off);

@@ -30,6 +30,26 @@ mg_tx(struct mg_worker *w, uint16_t port_id, struct rte_mbuf *m)
 	w->tx_pending |= 1u << port_id;
 }
 
+/*
+ * A source address no host may send from toward us (RFC 1812 5.3.7): one of
+ * the gateway's own addresses, or the directed broadcast of the receiving
+ * port's subnet. mg_pkt_parse() already refused 0/8, 127/8 and 224/4 up.
+ * Checked where a packet would make the gateway answer or open a flow.
+ */
+static inline bool
+mg_proxy_src_martian(const struct mg_proxy_shared *sh, uint16_t port_id, uint32_t src)
+{
+	const struct mg_proxy_port *pp = &sh->ports[port_id];
+
+	if (pp->prefix_len > 0 && pp->prefix_len < 31) {
+		uint32_t host = rte_cpu_to_be_32(UINT32_MAX >> pp->prefix_len);
+
+		if ((src & host) == host && ((src ^ pp->ip) & ~host) == 0)
+			return true;
+	}
+	return mg_proxy_is_local(sh, src);
+}
+
 /* xorshift64*: a worker's own random numbers, no shared state. */
 static inline uint32_t
 mg_rand(struct mg_worker *w)

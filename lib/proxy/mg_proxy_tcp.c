@@ -151,7 +151,7 @@ connect_next(struct mg_worker *w, uint32_t idx)
 	const struct mg_proxy_shared *sh = w->sh;
 	const struct mg_lb_svc *svc = mg_lb_lookup(w->lb, f->vip, f->vport);
 	uint32_t max = RTE_MIN(sh->params.max_attempts, (uint32_t)MG_FLOW_MAX_ATTEMPTS);
-	bool unresolved = false;
+	bool unresolved = false, counted = false;
 
 	while (svc != NULL && f->attempts < max) {
 		const struct mg_lb_ep *ep = mg_lb_pick(w->lb, svc, mg_rand(w), c->tried,
@@ -171,6 +171,7 @@ connect_next(struct mg_worker *w, uint32_t idx)
 		}
 		if (mg_snat_pick(w, ep, &sport) < 0) {
 			w->st.drop[MG_DROP_FLOW_FULL]++;
+			counted = true;
 			break;
 		}
 		f->snat_idx = ep->snat_idx;
@@ -183,6 +184,7 @@ connect_next(struct mg_worker *w, uint32_t idx)
 		if (mg_flow_bind(w->ft, &k, idx, MG_TCP_DIR_REPLY) < 0) {
 			ep_unbind(w, f);
 			w->st.drop[MG_DROP_FLOW_FULL]++;
+			counted = true;
 			break;
 		}
 		m = rte_pktmbuf_copy(c->syn, w->mp, 0, UINT32_MAX);
@@ -220,6 +222,10 @@ connect_next(struct mg_worker *w, uint32_t idx)
 		flow_end(w, idx);
 		return;
 	}
+	/* Refused before any SYN left: no eligible endpoint at all (every one
+	 * at its circuit-breaker limit, drained, or the service gone). */
+	if (!(f->flags & MG_FLOW_F_SYN_SENT) && !counted)
+		w->st.drop[MG_DROP_NO_ENDPOINT]++;
 	fail_client(w, idx);
 }
 
@@ -713,9 +719,12 @@ mg_proxy_tcp(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *
 	if (ref == MG_FLOW_NONE) {
 		uint8_t fl = pi->tcp_flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST | MG_TCP_FIN);
 
-		if (fl == MG_TCP_SYN)
-			syn_input(w, m, pi);
-		else if (fl == MG_TCP_ACK && synproxy_open(w, m, pi))
+		if (fl == MG_TCP_SYN) {
+			if (unlikely(mg_proxy_src_martian(w->sh, m->port, mg_pkt_ip(m, pi)->src_addr)))
+				mg_drop(w, m, MG_DROP_IP_SRC);
+			else
+				syn_input(w, m, pi);
+		} else if (fl == MG_TCP_ACK && synproxy_open(w, m, pi))
 			return;
 		else if (!probe_answer(w, m, pi))
 			mg_drop(w, m, MG_DROP_NO_FLOW);
@@ -759,7 +768,12 @@ mg_proxy_icmp_error(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt
 		}
 	}
 	if (qt->src_port == w->sh->probe_port && w->sh->probe_port != 0) {
-		/* A health-check SYN could not be delivered. */
+		/* A health-check SYN could not be delivered, if the quote is of one of
+		 * ours: its keyed ISN, as a SYN-ACK must acknowledge (probe_answer). */
+		if (rte_be_to_cpu_32(qt->sent_seq) != mg_probe_isn(w->sh, q->dst_addr, qt->dst_port)) {
+			mg_drop(w, m, MG_DROP_NO_FLOW);
+			return;
+		}
 		w->st.probe_replies++;
 		mg_event(w, MG_EV_PROBE_FAIL, q->dst_addr, qt->dst_port, 0);
 		rte_pktmbuf_free(m);

@@ -60,6 +60,35 @@ test_learn_age_refresh(void **state)
 }
 
 static void
+test_learn_only_from_the_entry_port(void **state)
+{
+	struct mg_neigh_table *t = mg_neigh_create("t_neigh_port", 16, 1000, SOCKET_ID_ANY);
+	struct rte_ether_addr good = { { 2, 0, 0, 0, 0, 9 } }, evil = { { 2, 0xde, 0xad, 0, 0, 1 } };
+	struct rte_ether_addr out = { { 0 } };
+	int idx;
+
+	/* An endpoint behind port 1; a host on port 0's LAN claims its address. */
+	assert_non_null(t);
+	idx = mg_neigh_get_or_add(t, IP(10, 20, 0, 11), 1);
+	assert_int_equal(mg_neigh_learn(t, IP(10, 20, 0, 11), 0, &evil, 100, false), -EXDEV);
+	assert_false(mg_neigh_mac(t, (uint16_t)idx, &out));
+	assert_int_equal(t->learn_wrong_port, 1);
+	assert_int_equal(mg_neigh_learn(t, IP(10, 20, 0, 11), 1, &good, 200, false), idx);
+	assert_int_equal(mg_neigh_learn(t, IP(10, 20, 0, 11), 0, &evil, 300, false), -EXDEV);
+	assert_true(mg_neigh_mac(t, (uint16_t)idx, &out));
+	assert_true(rte_is_same_ether_addr(&out, &good));
+	assert_int_equal(t->info[idx].port_id, 1);
+	assert_int_equal(t->info[idx].answers, 1);
+	assert_int_equal(t->learn_wrong_port, 2);
+	/* A route moving the next hop to another port (a reload) moves the entry. */
+	assert_int_equal(mg_neigh_get_or_add(t, IP(10, 20, 0, 11), 0), idx);
+	assert_int_equal(mg_neigh_learn(t, IP(10, 20, 0, 11), 0, &evil, 400, false), idx);
+	assert_true(mg_neigh_mac(t, (uint16_t)idx, &out));
+	assert_true(rte_is_same_ether_addr(&out, &evil));
+	mg_neigh_free(t);
+}
+
+static void
 test_table_full(void **state)
 {
 	struct mg_neigh_table *t = mg_neigh_create("t_neigh_full", 8, 1000, SOCKET_ID_ANY);
@@ -100,6 +129,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_learn_age_refresh),
+		cmocka_unit_test(test_learn_only_from_the_entry_port),
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_routes_longest_prefix),
 	};

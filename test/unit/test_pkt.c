@@ -807,6 +807,8 @@ test_drop_ip_csum(void **state)
 		ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(1 + rte_rand() % 126, 0, 0, 0) |
 						(uint32_t)(rte_rand() & 0xffffff));
 		ip->dst_addr = (uint32_t)rte_rand();
+		tcp_of(&f)->cksum = 0;  /* the SYN's own checksum covers the addresses */
+		tcp_of(&f)->cksum = rte_ipv4_udptcp_cksum(ip, tcp_of(&f));
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 		if (n & 1)
@@ -859,6 +861,39 @@ test_drop_ip_fragment(void **state)
 	/* A non-first ICMP fragment too. */
 	mk_icmp_echo(&f, 100);
 	ip_of(&f)->fragment_offset = rte_cpu_to_be_16(100);
+	ip_fix(&f);
+	EXPECT_DROP(&f, MG_DROP_IP_FRAGMENT);
+}
+
+static void
+test_drop_ip_ttl(void **state)
+{
+	(void)state;
+	struct frame f;
+
+	/* Forwarded without a decrement: a TTL of 0 would leave as 0. */
+	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 0);
+	ip_of(&f)->time_to_live = 0;
+	ip_fix(&f);
+	EXPECT_DROP(&f, MG_DROP_IP_TTL);
+	mk_icmp_echo(&f, 8);
+	ip_of(&f)->time_to_live = 0;
+	ip_fix(&f);
+	EXPECT_DROP(&f, MG_DROP_IP_TTL);
+	/* 1 is fine: meshgate terminates the route at the VIP, as a host would. */
+	for (unsigned int ttl = 1; ttl <= 255; ttl += 127) {
+		mk_tcp(&f, RTE_TCP_ACK_FLAG, 0, 10);
+		ip_of(&f)->time_to_live = (uint8_t)ttl;
+		ip_fix(&f);
+		EXPECT_KIND(&f, MG_PKT_TCP);
+	}
+	/* After the fragment check, before the source check. */
+	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 0);
+	ip_of(&f)->time_to_live = 0;
+	ip_of(&f)->src_addr = rte_cpu_to_be_32(RTE_IPV4(127, 0, 0, 1));
+	ip_fix(&f);
+	EXPECT_DROP(&f, MG_DROP_IP_TTL);
+	ip_of(&f)->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
 	ip_fix(&f);
 	EXPECT_DROP(&f, MG_DROP_IP_FRAGMENT);
 }
@@ -970,11 +1005,13 @@ test_drop_tcp_doff(void **state)
 	/* Exactly to the end of the IP payload: valid, no payload. */
 	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 40);
 	tcp_of(&f)->data_off = 15 << 4;
+	tcp_fix(&f);
 	assert_int_equal(parse(&f, &pi), MG_PKT_TCP);
 	assert_int_equal(pi.payload_len, 0);
 	/* Reserved bits below the data offset are ignored. */
 	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 0);
 	tcp_of(&f)->data_off = (5 << 4) | 0x0f;
+	tcp_fix(&f);
 	EXPECT_KIND(&f, MG_PKT_TCP);
 }
 
@@ -1033,7 +1070,64 @@ test_drop_tcp_port(void **state)
 	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 0);
 	tcp_of(&f)->src_port = rte_cpu_to_be_16(1);
 	tcp_of(&f)->dst_port = rte_cpu_to_be_16(65535);
+	tcp_fix(&f);
 	EXPECT_KIND(&f, MG_PKT_TCP);
+}
+
+static void
+test_drop_tcp_csum(void **state)
+{
+	(void)state;
+	struct frame f;
+	struct mg_pkt_info pi;
+
+	/* A SYN with a bad checksum opens nothing. */
+	mk_tcp(&f, RTE_TCP_SYN_FLAG, 20, 0);
+	tcp_of(&f)->cksum ^= 0x0101;
+	EXPECT_DROP(&f, MG_DROP_TCP_CSUM);
+	mk_tcp(&f, RTE_TCP_SYN_FLAG | RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG, 0, 0);
+	tcp_of(&f)->sent_seq ^= 1;                 /* covered data changed */
+	EXPECT_DROP(&f, MG_DROP_TCP_CSUM);
+	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 0);
+	ip_of(&f)->src_addr ^= rte_cpu_to_be_32(1); /* the pseudo-header is covered */
+	ip_fix(&f);
+	EXPECT_DROP(&f, MG_DROP_TCP_CSUM);
+	/* Other segments are not verified (rewritten incrementally, the receiver drops them). */
+	static const uint8_t unverified[] = {
+		RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, RTE_TCP_ACK_FLAG, RTE_TCP_RST_FLAG,
+		RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG,
+	};
+	for (size_t i = 0; i < sizeof(unverified); i++) {
+		mk_tcp(&f, unverified[i], 0, 10);
+		tcp_of(&f)->cksum ^= 0x0101;
+		EXPECT_KIND(&f, MG_PKT_TCP);
+	}
+	/* SYN with data (TCP Fast Open), odd length, split anywhere into two segments:
+	 * the sum runs across segments (an odd first part swaps the second's bytes). */
+	for (uint32_t pay = 0; pay < 6; pay++) {
+		mk_tcp(&f, RTE_TCP_SYN_FLAG, 12, 100 + pay);
+		for (uint32_t split = ETH + IPH + TCPH + 12; split <= f.len; split++)
+			EXPECT_KIND_EX(&f, split, 0, MG_PKT_TCP);
+		f.b[f.len - 1] ^= 0x40;                /* the last byte, in the 2nd segment */
+		for (uint32_t split = ETH + IPH + TCPH + 12; split < f.len; split++)
+			EXPECT_DROP_EX(&f, split, 0, MG_DROP_TCP_CSUM);
+		f.b[f.len - 1] ^= 0x40;
+	}
+	/* Ethernet padding after the datagram is not summed. */
+	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 0);
+	memset(f.b + f.len, 0xa5, 60 - f.len);
+	f.len = 60;
+	assert_int_equal(parse(&f, &pi), MG_PKT_TCP);
+	/* The RX offload flags when the port gives them: GOOD and NONE (data verified,
+	 * field maybe not filled in) are taken, BAD drops, UNKNOWN is computed. */
+	mk_tcp(&f, RTE_TCP_SYN_FLAG, 0, 0);
+	tcp_of(&f)->cksum ^= 0x0101;
+	EXPECT_KIND_EX(&f, 0, RTE_MBUF_F_RX_L4_CKSUM_GOOD, MG_PKT_TCP);
+	EXPECT_KIND_EX(&f, 0, RTE_MBUF_F_RX_L4_CKSUM_NONE, MG_PKT_TCP);
+	EXPECT_DROP_EX(&f, 0, RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN, MG_DROP_TCP_CSUM);
+	tcp_fix(&f);
+	EXPECT_DROP_EX(&f, 0, RTE_MBUF_F_RX_L4_CKSUM_BAD, MG_DROP_TCP_CSUM);
+	EXPECT_KIND_EX(&f, 0, RTE_MBUF_F_RX_IP_CKSUM_GOOD, MG_PKT_TCP);
 }
 
 static void
@@ -1101,9 +1195,10 @@ test_drop_precedence(void **state)
 static const enum mg_drop_reason parser_reasons[] = {
 	MG_DROP_L2_SHORT, MG_DROP_L2_ETHERTYPE, MG_DROP_ARP_MALFORMED,
 	MG_DROP_IP_SHORT, MG_DROP_IP_VERSION, MG_DROP_IP_HDRLEN, MG_DROP_IP_OPTIONS,
-	MG_DROP_IP_LEN, MG_DROP_IP_CSUM, MG_DROP_IP_FRAGMENT, MG_DROP_IP_SRC,
+	MG_DROP_IP_LEN, MG_DROP_IP_CSUM, MG_DROP_IP_FRAGMENT, MG_DROP_IP_TTL, MG_DROP_IP_SRC,
 	MG_DROP_L4_PROTO, MG_DROP_ICMP_SHORT, MG_DROP_ICMP_TYPE,
 	MG_DROP_TCP_SHORT, MG_DROP_TCP_DOFF, MG_DROP_TCP_FLAGS, MG_DROP_TCP_PORT,
+	MG_DROP_TCP_CSUM,
 };
 
 static bool
@@ -1371,7 +1466,8 @@ ref_drop(struct mg_pkt_info *o, enum mg_drop_reason r)
 }
 
 static enum mg_pkt_kind
-ref_parse(const uint8_t *b, uint32_t dlen, uint32_t plen, uint64_t ol, struct mg_pkt_info *o)
+ref_parse(const uint8_t *b, uint32_t dlen, uint32_t plen, uint64_t ol, const uint8_t *all,
+	  struct mg_pkt_info *o)
 {
 	memset(o, 0, sizeof(*o));
 	if (dlen < 14)
@@ -1414,6 +1510,8 @@ ref_parse(const uint8_t *b, uint32_t dlen, uint32_t plen, uint64_t ol, struct mg
 	}
 	if (rd16(ip + 6) & 0x3fff)
 		return ref_drop(o, MG_DROP_IP_FRAGMENT);
+	if (ip[8] == 0)
+		return ref_drop(o, MG_DROP_IP_TTL);
 	if (ip[12] == 0 || ip[12] == 127 || ip[12] >= 224)
 		return ref_drop(o, MG_DROP_IP_SRC);
 	uint32_t l4len = tl - 20;
@@ -1434,6 +1532,21 @@ ref_parse(const uint8_t *b, uint32_t dlen, uint32_t plen, uint64_t ol, struct mg
 			return ref_drop(o, MG_DROP_TCP_FLAGS);
 		if (rd16(b + 34) == 0 || rd16(b + 36) == 0)
 			return ref_drop(o, MG_DROP_TCP_PORT);
+		/* SYN without ACK: the checksum over the pseudo-header and the whole
+		 * segment (all: the packet's bytes, every segment). */
+		uint64_t l4ck = ol & (RTE_MBUF_F_RX_L4_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_BAD);
+		if (syn && !ack && l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+			return ref_drop(o, MG_DROP_TCP_CSUM);
+		if (syn && !ack && l4ck == 0) {
+			uint32_t s = rd16(ip + 12) + rd16(ip + 14) + rd16(ip + 16) + rd16(ip + 18) +
+				     6 + l4len;
+			for (uint32_t i = 0; i < l4len; i += 2)
+				s += (uint32_t)all[34 + i] << 8 | (i + 1 < l4len ? all[35 + i] : 0);
+			while (s > 0xffff)
+				s = (s & 0xffff) + (s >> 16);
+			if (s != 0xffff)
+				return ref_drop(o, MG_DROP_TCP_CSUM);
+		}
 		o->payload_len = (uint16_t)(l4len - doff);
 		o->tcp_flags = fl;
 		o->kind = MG_PKT_TCP;
@@ -1560,8 +1673,11 @@ fuzz_check(struct rte_mbuf *m, struct fuzz_stats *st)
 	uint32_t dlen = rte_pktmbuf_data_len(m), plen = rte_pktmbuf_pkt_len(m);
 	struct mg_pkt_info pi, ref;
 	enum mg_pkt_kind k = mg_pkt_parse(m, &pi);
+	static uint8_t copy[GUARD_ROOM + 256];
+	const uint8_t *all = rte_pktmbuf_read(m, 0, plen, copy);
 
-	ref_parse(b, dlen, plen, m->ol_flags, &ref);
+	assert_non_null(all);
+	ref_parse(b, dlen, plen, m->ol_flags, all, &ref);
 	if (pi.kind != ref.kind || pi.drop != ref.drop)
 		fail_msg("dlen %u plen %u: parser kind %u drop %s, model kind %u drop %s",
 			 dlen, plen, pi.kind, mg_drop_reason_name((enum mg_drop_reason)pi.drop),
@@ -1666,6 +1782,8 @@ mutate_field(uint8_t *b, uint32_t len)
 	case 3: /* fragment bits */
 		b[ETH + 6] = (uint8_t)(rnd_below(8) << 5 | (rnd_below(2) ? rnd_below(32) : 0));
 		b[ETH + 7] = rnd_below(2) ? (uint8_t)rnd() : 0;
+		if (rnd_below(4) == 0)
+			b[ETH + 8] = (uint8_t)rnd_below(3); /* TTL 0, 1 or 2 */
 		break;
 	case 4: /* source network */
 		b[ETH + 12] = interesting[rnd_below(sizeof(interesting))] ^
@@ -1750,6 +1868,15 @@ fuzz_frame(uint8_t *b)
 		b[ETH + 10] = b[ETH + 11] = 0;
 		uint16_t c = full_csum(b + ETH, IPH);
 		memcpy(b + ETH + 10, &c, 2);
+		/* And often the TCP checksum, so that SYNs get through. */
+		uint32_t tl = rd16(b + ETH + 2);
+		if (b[ETH + 9] == 6 && tl >= IPH + TCPH && ETH + tl <= len && rnd_below(2)) {
+			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + ETH);
+			struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(b + ETH + IPH);
+
+			th->cksum = 0;
+			th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+		}
 	}
 	return len;
 }
@@ -1760,6 +1887,7 @@ test_fuzz_guarded(void **state)
 	(void)state;
 	static const uint64_t ol_choice[] = {
 		RTE_MBUF_F_RX_IP_CKSUM_GOOD, RTE_MBUF_F_RX_IP_CKSUM_BAD, RTE_MBUF_F_RX_IP_CKSUM_NONE,
+		RTE_MBUF_F_RX_L4_CKSUM_GOOD, RTE_MBUF_F_RX_L4_CKSUM_BAD, RTE_MBUF_F_RX_L4_CKSUM_NONE,
 	};
 	struct guard g;
 	struct fuzz_stats st;
@@ -1785,7 +1913,7 @@ test_fuzz_guarded(void **state)
 	for (int iter = 0; iter < 200000; iter++) {
 		uint32_t len = fuzz_frame(b);
 		uint32_t extra = rnd_below(8) == 0 ? 1 + rnd_below(100) : 0;
-		uint64_t ol = rnd_below(8) == 0 ? ol_choice[rnd_below(3)] : 0;
+		uint64_t ol = rnd_below(8) == 0 ? ol_choice[rnd_below(RTE_DIM(ol_choice))] : 0;
 
 		fuzz_check(guard_load(&g, b, len, extra, ol), &st);
 	}
@@ -1822,12 +1950,14 @@ main(void)
 		cmocka_unit_test(test_drop_ip_len),
 		cmocka_unit_test(test_drop_ip_csum),
 		cmocka_unit_test(test_drop_ip_fragment),
+		cmocka_unit_test(test_drop_ip_ttl),
 		cmocka_unit_test(test_drop_ip_src),
 		cmocka_unit_test(test_drop_l4_proto),
 		cmocka_unit_test(test_drop_tcp_short),
 		cmocka_unit_test(test_drop_tcp_doff),
 		cmocka_unit_test(test_drop_tcp_flags),
 		cmocka_unit_test(test_drop_tcp_port),
+		cmocka_unit_test(test_drop_tcp_csum),
 		cmocka_unit_test(test_drop_icmp),
 		cmocka_unit_test(test_drop_precedence),
 		cmocka_unit_test(test_all_parser_reasons_covered),

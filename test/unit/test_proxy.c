@@ -247,6 +247,70 @@ events_of(uint8_t type)
 	return n;
 }
 
+/* An ICMP unreachable quoting a health-check SYN toward 10.20.0.11:8080 with sequence @p seq. */
+static struct rte_mbuf *
+probe_unreach(uint16_t in_port, uint32_t seq)
+{
+	uint16_t len = sizeof(struct rte_ether_hdr) + 20 + 8 + 20 + 20;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, len);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1), *q;
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
+	struct rte_tcp_hdr *qt;
+
+	assert_non_null(eth);
+	memset(rte_pktmbuf_mtod(m, void *), 0, len);
+	eth->src_addr = client_mac;
+	rte_eth_macaddr_get(in_port, &eth->dst_addr);
+	eth->ether_type = BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = 0x45;
+	ip->total_length = BE16(20 + 8 + 40);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = IP(10, 20, 0, 254);
+	ip->dst_addr = IP(10, 20, 0, 1);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ic->icmp_type = MG_ICMP_DEST_UNREACH;
+	ic->icmp_code = 3;
+	q = (struct rte_ipv4_hdr *)(ic + 1);
+	q->version_ihl = 0x45;
+	q->total_length = BE16(40);
+	q->time_to_live = 64;
+	q->next_proto_id = IPPROTO_TCP;
+	q->src_addr = IP(10, 20, 0, 1);
+	q->dst_addr = IP(10, 20, 0, 11);
+	q->hdr_checksum = rte_ipv4_cksum(q);
+	qt = (struct rte_tcp_hdr *)(q + 1);
+	qt->src_port = fx.sh.probe_port;
+	qt->dst_port = BE16(8080);
+	qt->sent_seq = rte_cpu_to_be_32(seq);
+	qt->data_off = 0x50;
+	qt->tcp_flags = MG_TCP_SYN;
+	ic->icmp_cksum = ~rte_raw_cksum(ic, 8 + 40);
+	m->port = in_port;
+	return m;
+}
+
+static void
+test_forged_unreachable_for_a_probe_ignored(void **state)
+{
+	uint32_t isn;
+
+	fx.sh.probe_port = BE16(1023);
+	fx.sh.probe_secret = 0x5eed1234;
+	isn = mg_probe_isn(&fx.sh, IP(10, 20, 0, 11), BE16(8080));
+	/* Anyone may forge an unreachable quoting the probe port: not a failed probe. */
+	input(probe_unreach(port_c, isn + 1));
+	input(probe_unreach(port_b, isn ^ 0x80000000));
+	assert_int_equal(fx.w.st.probe_replies, 0);
+	assert_int_equal(fx.w.st.drop[MG_DROP_NO_FLOW], 2);
+	assert_int_equal(events_of(MG_EV_PROBE_FAIL), 0);
+	/* The quote of our own SYN (its keyed ISN) is. */
+	input(probe_unreach(port_b, isn));
+	assert_int_equal(fx.w.st.probe_replies, 1);
+	assert_int_equal(events_of(MG_EV_PROBE_FAIL), 1);
+}
+
 static void
 test_close_both_ways_then_expire(void **state)
 {
@@ -491,11 +555,279 @@ test_malformed_dropped_and_counted(void **state)
 	m = from_client(40012, MG_TCP_SYN, 1, 0, 0);
 	rte_pktmbuf_trim(m, 10); /* the IP length claims more than the frame holds */
 	input(m);
+	/* A forged SYN with a bad TCP checksum: no flow, no connect attempt (it
+	 * used to time out on every endpoint in turn, failures that ejected them). */
+	m = from_client(40013, MG_TCP_SYN, 1, 0, 0);
+	tcp_of(m)->cksum ^= 0x1234;
+	input(m);
 	assert_int_equal(fx.w.st.drop[MG_DROP_IP_CSUM], 1);
 	assert_int_equal(fx.w.st.drop[MG_DROP_TCP_FLAGS], 1);
 	assert_int_equal(fx.w.st.drop[MG_DROP_IP_LEN], 1);
+	assert_int_equal(fx.w.st.drop[MG_DROP_TCP_CSUM], 1);
+	assert_int_equal(fx.w.st.flows_new, 0);
 	assert_int_equal(mg_flow_count(fx.w.ft), 0);
 	assert_null(sent(port_b));
+}
+
+/* An Ethernet/IPv4 ARP packet received on @p port. */
+static struct rte_mbuf *
+arp_pkt(uint16_t port, uint16_t op, uint32_t sip, uint32_t tip)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+
+	assert_non_null(eth);
+	memset(rte_pktmbuf_mtod(m, void *), 0, 60);
+	eth->dst_addr = (struct rte_ether_addr){ { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	eth->src_addr = client_mac;
+	eth->ether_type = BE16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = BE16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = BE16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = 6;
+	arp->arp_plen = 4;
+	arp->arp_opcode = BE16(op);
+	arp->arp_data.arp_sha = client_mac;
+	arp->arp_data.arp_sip = sip;
+	arp->arp_data.arp_tip = tip;
+	m->port = port;
+	return m;
+}
+
+static void
+test_arp_not_for_us_counted(void **state)
+{
+	struct mg_event ev;
+
+	/* A reply to us is learnt: consumed, not a drop. */
+	input(arp_pkt(port_c, RTE_ARP_OP_REPLY, IP(10, 10, 0, 2), IP(10, 10, 0, 1)));
+	assert_int_equal(rte_ring_dequeue_elem(fx.sh.events[0], &ev, sizeof(ev)), 0);
+	assert_int_equal(ev.type, MG_EV_ARP);
+	assert_int_equal(fx.w.st.drop[MG_DROP_ARP_NOT_FOR_US], 0);
+	/* A reply to another host, a gratuitous ARP (reply or request), a request
+	 * for another address: each a drop, counted (a reply used to vanish). */
+	input(arp_pkt(port_c, RTE_ARP_OP_REPLY, IP(10, 10, 0, 2), IP(10, 10, 0, 3)));
+	input(arp_pkt(port_c, RTE_ARP_OP_REPLY, IP(10, 10, 0, 2), IP(10, 10, 0, 2)));
+	input(arp_pkt(port_c, RTE_ARP_OP_REQUEST, IP(10, 10, 0, 2), IP(10, 10, 0, 2)));
+	input(arp_pkt(port_c, RTE_ARP_OP_REQUEST, IP(10, 10, 0, 2), IP(10, 10, 0, 7)));
+	assert_int_equal(fx.w.st.drop[MG_DROP_ARP_NOT_FOR_US], 4);
+	assert_int_not_equal(rte_ring_dequeue_elem(fx.sh.events[0], &ev, sizeof(ev)), 0);
+	assert_null(sent(port_c));
+	assert_int_equal(fx.w.st.arp_replies, 0);
+}
+
+static struct rte_mbuf *
+echo_pkt(uint32_t src, uint32_t dst)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	uint16_t len = sizeof(struct rte_ether_hdr) + 20 + 8;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, len);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
+
+	memset(eth, 0, len);
+	eth->src_addr = client_mac;
+	rte_eth_macaddr_get(port_c, &eth->dst_addr);
+	eth->ether_type = BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = 0x45;
+	ip->total_length = BE16(20 + 8);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = src;
+	ip->dst_addr = dst;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	ic->icmp_cksum = ~rte_raw_cksum(ic, 8);
+	m->port = port_c;
+	return m;
+}
+
+static void
+test_martian_sources_answered_nothing(void **state)
+{
+	const uint32_t martian[] = {
+		IP(10, 10, 0, 1),   /* the gateway's own addresses */
+		IP(10, 20, 0, 1),
+		IP(10, 10, 0, 255), /* the receiving port's subnet broadcast */
+	};
+	struct rte_mbuf *m;
+
+	fx.sh.ports[port_c].prefix_len = 24;
+	for (size_t i = 0; i < RTE_DIM(martian); i++) {
+		input(tcp_pkt(port_c, client_mac, martian[i], IP(10, 96, 0, 10), BE16(40100), BE16(80),
+			      MG_TCP_SYN, 1, 0, 0));
+		input(echo_pkt(martian[i], IP(10, 10, 0, 1)));
+	}
+	assert_int_equal(fx.w.st.drop[MG_DROP_IP_SRC], 2 * RTE_DIM(martian));
+	assert_int_equal(fx.w.st.flows_new, 0);
+	assert_int_equal(fx.w.st.icmp_echo, 0);
+	assert_null(sent(port_b));
+	assert_null(sent(port_c));
+	/* Its neighbours are fine: another subnet's broadcast-looking address, a host. */
+	input(echo_pkt(IP(10, 10, 0, 2), IP(10, 10, 0, 1)));
+	m = sent(port_c);
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	m = open_syn(40101);
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	input(tcp_pkt(port_c, client_mac, IP(10, 30, 0, 255), IP(10, 96, 0, 10), BE16(40102),
+		      BE16(80), MG_TCP_SYN, 1, 0, 0));
+	m = sent(port_b);
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+	assert_int_equal(fx.w.st.drop[MG_DROP_IP_SRC], 2 * RTE_DIM(martian));
+}
+
+static enum mg_lb_ep_state
+all_at_limit(void *ctx, uint32_t id, uint32_t *factor)
+{
+	*factor = 1000;
+	return MG_LB_EP_AT_LIMIT;
+}
+
+static void
+test_no_eligible_endpoint_rst_counted(void **state)
+{
+	char err[512];
+	struct mg_conf *conf = mg_conf_load_string(conf_yaml, strlen(conf_yaml), "test.yaml", NULL,
+						   err, sizeof(err));
+	struct mg_lb_env env = { .resolve = resolve, .health = all_at_limit, .ctx = &fx,
+				 .generation = 2 };
+	struct mg_lb_table *t;
+	struct rte_mbuf *r;
+
+	assert_non_null(conf);
+	t = mg_lb_build(conf, &env, err, sizeof(err));
+	assert_non_null(t);
+	mg_lb_free(fx.sh.lb);
+	fx.sh.lb = t;
+	fx.w.lb = t;
+	/* Every endpoint at its circuit-breaker limit: RST at once, counted. */
+	input(from_client(40200, MG_TCP_SYN, 1000, 0, 0));
+	assert_null(sent(port_b));
+	r = sent(port_c);
+	assert_non_null(r);
+	assert_int_equal(tcp_of(r)->tcp_flags, MG_TCP_RST | MG_TCP_ACK);
+	assert_int_equal(rte_be_to_cpu_32(tcp_of(r)->recv_ack), 1001);
+	rte_pktmbuf_free(r);
+	assert_int_equal(fx.w.st.drop[MG_DROP_NO_ENDPOINT], 1);
+	assert_int_equal(fx.w.st.connect_failed, 1);
+	assert_int_equal(mg_flow_count(fx.w.ft), 0);
+}
+
+/* Resource exhaustion: each refuses new work cleanly (counted), keeps what is
+ * established, and recovers once the resource is back. */
+
+static void
+test_mbuf_pool_empty_defers_connect_keeps_established(void **state)
+{
+	struct rte_mbuf *s = open_syn(43000), *syn, *data, *m;
+	struct rte_mbuf **hold = calloc(8192, sizeof(*hold));
+	uint32_t n = 0;
+
+	assert_non_null(s);
+	assert_non_null(hold);
+	input(reply_from(s, MG_TCP_SYN | MG_TCP_ACK, 5000, 1001, 0));
+	rte_pktmbuf_free(sent(port_c));
+	input(from_client(43000, MG_TCP_ACK, 1001, 5001, 0));
+	rte_pktmbuf_free(sent(port_b));
+	/* Frames first, then the pool runs dry. */
+	syn = from_client(43001, MG_TCP_SYN, 1000, 0, 0);
+	data = from_client(43000, MG_TCP_ACK | MG_TCP_PSH, 1001, 5001, 10);
+	while (n < 8192 && (hold[n] = rte_pktmbuf_alloc(mp)) != NULL)
+		n++;
+	assert_true(n > 0 && n < 8192);
+	/* A new connection: no mbuf for the copy of its SYN. Counted, the flow kept
+	 * with its SYN, nothing sent, the client not refused. */
+	input(syn);
+	assert_int_equal(fx.w.st.drop[MG_DROP_NOMBUF], 1);
+	assert_null(sent(port_b));
+	assert_null(sent(port_c));
+	assert_int_equal(mg_flow_count(fx.w.ft), 2);
+	/* The established flow is rewritten in place: it still carries data. */
+	input(data);
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(rte_be_to_cpu_16(ip_of(m)->total_length), 50);
+	/* Mbufs back: at the connect timeout the SYN leaves for an endpoint. */
+	while (n > 0)
+		rte_pktmbuf_free(hold[--n]);
+	free(hold);
+	rte_pktmbuf_free(m);
+	fx.w.now_ms += 600;
+	mg_proxy_expire(&fx.w, 64);
+	mg_proxy_flush(&fx.w);
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->tcp_flags, MG_TCP_SYN);
+	assert_int_equal(fx.w.st.connect_timeout, 0);
+	assert_int_equal(fx.w.st.connect_failed, 0);
+	rte_pktmbuf_free(m);
+	rte_pktmbuf_free(s);
+}
+
+static void
+test_tx_queue_full_drops_counted_connect_recovers(void **state)
+{
+	struct rte_ring *r = txr[1][0];
+	struct rte_mbuf *m;
+	uint32_t filled = 0;
+
+	/* The backend port's TX queue takes nothing. */
+	while (rte_ring_free_count(r) > 0) {
+		m = rte_pktmbuf_alloc(mp);
+		assert_non_null(m);
+		assert_int_equal(rte_ring_enqueue(r, m), 0);
+		filled++;
+	}
+	input(from_client(43100, MG_TCP_SYN, 1000, 0, 0));
+	assert_int_equal(fx.w.st.drop[MG_DROP_TX_FULL], 1);
+	assert_int_equal(mg_flow_count(fx.w.ft), 1);
+	while (filled-- > 0) {
+		assert_int_equal(rte_ring_dequeue(r, (void **)&m), 0);
+		rte_pktmbuf_free(m);
+	}
+	/* The SYN was lost on the way: the connect timeout tries another endpoint. */
+	fx.w.now_ms += 600;
+	mg_proxy_expire(&fx.w, 64);
+	mg_proxy_flush(&fx.w);
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->tcp_flags, MG_TCP_SYN);
+	assert_int_equal(fx.w.st.connect_timeout, 1);
+	assert_int_equal(fx.w.st.connect_retry, 1);
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_handoff_ring_full_drops_counted(void **state)
+{
+	/* Worker 0 of 2 whose ring to worker 1 is full: what worker 1 owns is
+	 * dropped and counted; what worker 0 owns goes on. */
+	struct rte_ring *r = fx.sh.handoff[0][1];
+	struct rte_mbuf *m;
+	uint32_t mine = 0;
+
+	while (rte_ring_free_count(r) > 0) {
+		m = rte_pktmbuf_alloc(mp);
+		assert_non_null(m);
+		assert_int_equal(rte_ring_enqueue(r, m), 0);
+	}
+	for (uint16_t p = 42100; p < 42164; p++) {
+		input(from_client(p, MG_TCP_SYN, 1, 0, 0));
+		m = sent(port_b);
+		if (m != NULL) {
+			mine++;
+			rte_pktmbuf_free(m);
+		}
+	}
+	assert_true(mine > 10 && mine < 54);
+	assert_int_equal(fx.w.st.drop[MG_DROP_RING_FULL], 64 - mine);
+	assert_int_equal(fx.w.st.handoff_out, 0);
+	assert_int_equal(mg_flow_count(fx.w.ft), mine);
+	while (rte_ring_dequeue(r, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
 }
 
 static int
@@ -639,6 +971,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_syn_twice_in_one_burst_makes_one_flow, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoint_time_wait_ack_is_cleared, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_unreachable_fails_over, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_unreachable_for_a_probe_ignored, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_close_both_ways_then_expire, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_client_leaving_during_connect_aborts_it, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_blind_rst_is_revived_by_traffic, setup1, teardown),
@@ -647,7 +980,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_arp_request_answered_and_learnt, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_echo_answered, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_dropped_and_counted, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_not_for_us_counted, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_martian_sources_answered_nothing, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_no_eligible_endpoint_rst_counted, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_two_workers_hand_off_to_owner, setup2, teardown),
+		cmocka_unit_test_setup_teardown(test_mbuf_pool_empty_defers_connect_keeps_established, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_queue_full_drops_counted_connect_recovers, setup1, teardown),
+		cmocka_unit_test_setup_teardown(test_handoff_ring_full_drops_counted, setup2, teardown),
 		cmocka_unit_test(test_rss_adjust_lands_on_every_reta_entry),
 		cmocka_unit_test_setup_teardown(test_two_workers_predictable_rss_no_hand_off, setup2, teardown),
 	};
