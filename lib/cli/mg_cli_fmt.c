@@ -115,6 +115,7 @@ const struct mg_cli_counter mg_cli_counters[] = {
 	COUNTER(half_open_limit_service),
 	COUNTER(syncookies_sent),
 	COUNTER(syncookies_ok),
+	COUNTER(rst_probes),
 };
 #undef COUNTER
 const uint32_t mg_cli_n_counters = RTE_DIM(mg_cli_counters);

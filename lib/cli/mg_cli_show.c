@@ -201,9 +201,11 @@ worker_text(struct mg_out *o, const struct mg_cli_worker *w)
 		      "  health-check answers %" PRIu64 "\n", s->arp_replies, s->icmp_echo,
 		      s->events_dropped, s->probe_replies);
 	mg_out_printf(o, "  half-open %" PRIu64 " (limits met: worker %" PRIu64 " source %" PRIu64
-		      " service %" PRIu64 ")  syn cookies sent %" PRIu64 " ok %" PRIu64 "\n",
+		      " service %" PRIu64 ")  syn cookies sent %" PRIu64 " ok %" PRIu64
+		      "  rst probes %" PRIu64 "\n",
 		      s->half_open, s->half_open_limit_worker, s->half_open_limit_source,
-		      s->half_open_limit_service, s->syncookies_sent, s->syncookies_ok);
+		      s->half_open_limit_service, s->syncookies_sent, s->syncookies_ok,
+		      s->rst_probes);
 	if (w->drops) {
 		mg_out_printf(o, "  drops:");
 		for (int d = 1; d < MG_DROP__MAX; d++)

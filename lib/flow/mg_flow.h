@@ -79,7 +79,7 @@ struct mg_flow {
 	uint32_t tprev;
 	uint32_t seq_delta;  /**< SYN-proxied flows: endpoint ISN - our cookie ISN */
 	uint8_t flags;       /**< MG_FLOW_F_* */
-	uint8_t rst_from;    /**< the state a RST ended (0: none), for a blind RST's revival */
+	uint8_t rst_from;    /**< the state a RST ended (0: none) | MG_FLOW_RST_*, see mg_proxy_tcp.c */
 } __rte_cache_aligned;
 
 #define MG_FLOW_F_SYN_SENT 0x01 /**< a SYN went to some endpoint */
@@ -88,11 +88,16 @@ struct mg_flow {
 #define MG_FLOW_F_SYNPROXY 0x08 /**< opened by a SYN cookie: sequence numbers shifted */
 #define MG_FLOW_F_HALFOPEN 0x10 /**< counted in the worker's half-open limits */
 
+#define MG_FLOW_RST_STATE 0x0f   /**< rst_from: the state the RST ended */
+#define MG_FLOW_RST_FROM_EP 0x40 /**< rst_from: the endpoint sent it (the client received it) */
+#define MG_FLOW_RST_PROBED 0x80  /**< rst_from: its receiver was probed at the close timeout */
+
 /** Set-up state of a flow, touched only while connecting. */
 struct mg_flow_cold {
 	struct rte_mbuf *syn;    /**< the client's SYN, kept until the endpoint answers */
 	struct rte_mbuf *held;   /**< SYN-proxied: the client's ACK (or first data), sent on */
 	uint64_t syn_tsc;        /**< when the current attempt's SYN left */
+	uint32_t rst_seq;        /**< the last RST's sequence number, as its receiver saw it */
 	uint32_t tried[MG_FLOW_MAX_ATTEMPTS]; /**< endpoint ids already tried */
 	uint16_t svc_port;       /**< unused padding for now */
 };

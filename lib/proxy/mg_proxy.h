@@ -128,6 +128,7 @@ struct mg_worker_stats {
 	uint64_t half_open_limit_service; /**< SYNs past their service's half-open limit */
 	uint64_t syncookies_sent;  /**< SYNs answered with a cookie */
 	uint64_t syncookies_ok;    /**< ACKs with a valid cookie: SYN-proxied flows opened */
+	uint64_t rst_probes;       /**< a RST's receiver probed: is the connection still there? */
 	uint64_t drop[MG_DROP__MAX];
 } __rte_cache_aligned;
 

@@ -435,19 +435,88 @@ seq_shift(struct rte_tcp_hdr *th, uint32_t delta)
  * A RST moves a flow to CLOSE with no look at its sequence number (meshgate
  * tracks none), so a blind RST from off the path would end a live connection
  * once it idled past the close timeout. The endpoints check a RST's sequence
- * number (RFC 5961) and ignore such a one; the traffic that follows proves
- * the connection alive, and the flow goes back to the state the RST ended.
- * After a genuine RST, a segment still in flight may revive a flow too: the
- * peer that closed answers it with another RST, and the flow closes again.
+ * number (RFC 5961) and drop such a one silently. So a flow remembers the
+ * state a RST ended, and:
+ * - any later segment but a RST or SYN, from either side, proves the
+ *   connection alive: the flow goes back to that state (rst_revive);
+ * - at the close timeout, before the flow is forgotten, the RST's receiver
+ *   gets one probe: an ACK with the RST's sequence number (rst_probe). A live
+ *   connection finds it out of window and answers with an ACK, which revives
+ *   the flow; a closed one answers with a RST, and the flow ends one close
+ *   timeout later.
+ * After a genuine RST a segment still in flight may revive a flow too: the
+ * side that closed answers it with a RST, and the flow closes again.
  */
 static inline void
 rst_revive(struct mg_flow *f, struct mg_tcp_step *st, uint8_t flags)
 {
 	if (unlikely(f->state == MG_TCP_CLOSE) && f->rst_from != 0 &&
 	    !(flags & (MG_TCP_RST | MG_TCP_SYN))) {
-		st->state = f->rst_from;
+		st->state = f->rst_from & MG_FLOW_RST_STATE;
 		f->rst_from = 0;
 	}
+}
+
+/* A RST is ending flow @p idx's connection: note who received it and its sequence number. */
+static inline void
+rst_note(struct mg_worker *w, uint32_t idx, struct mg_flow *f, const struct rte_tcp_hdr *th,
+	 bool from_ep)
+{
+	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
+
+	if (f->state < MG_TCP_ESTABLISHED || f->state > MG_TCP_LAST_ACK)
+		return;
+	if (from_ep && (f->flags & MG_FLOW_F_SYNPROXY))
+		seq -= f->seq_delta;
+	f->rst_from = f->state | (from_ep ? MG_FLOW_RST_FROM_EP : 0);
+	mg_flow_cold_get(w->ft, idx)->rst_seq = seq;
+}
+
+/* The probe of rst_revive's comment, to the receiver of the RST that closed flow @p idx. */
+static void
+rst_probe(struct mg_worker *w, uint32_t idx)
+{
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
+	bool to_client = f->rst_from & MG_FLOW_RST_FROM_EP;
+	uint16_t port_id = to_client ? f->client_port_id : f->ep_port_id;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mp);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+
+	if (m == NULL) {
+		w->st.drop[MG_DROP_NOMBUF]++;
+		return;
+	}
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip) + sizeof(*th));
+	if (eth == NULL) {
+		rte_pktmbuf_free(m);
+		w->st.drop[MG_DROP_NOMBUF]++;
+		return;
+	}
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	memset(ip, 0, sizeof(*ip) + sizeof(*th));
+	eth->src_addr = w->sh->ports[port_id].mac;
+	eth->dst_addr = to_client ? f->client_mac : f->ep_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*th));
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = to_client ? f->vip : f->snat_ip;
+	ip->dst_addr = to_client ? f->client_ip : f->ep_ip;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->src_port = to_client ? f->vport : f->snat_port;
+	th->dst_port = to_client ? f->client_port : f->ep_port;
+	th->sent_seq = rte_cpu_to_be_32(mg_flow_cold_get(w->ft, idx)->rst_seq);
+	th->data_off = (sizeof(*th) / 4) << 4;
+	th->tcp_flags = MG_TCP_ACK;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	m->port = port_id;
+	w->st.rst_probes++;
+	mg_tx(w, port_id, m);
 }
 
 /* Apply a state step and keep the flow's timer in line with it. */
@@ -455,9 +524,6 @@ static inline void
 flow_step(struct mg_worker *w, uint32_t idx, struct mg_flow *f, struct mg_tcp_step st)
 {
 	if (st.state != f->state) {
-		if (st.state == MG_TCP_CLOSE && f->state >= MG_TCP_ESTABLISHED &&
-		    f->state <= MG_TCP_LAST_ACK)
-			f->rst_from = f->state;
 		if (st.state > MG_TCP_SYN_RECV)
 			mg_half_open_done(w, f);
 		/* Closed both ways or reset: the endpoint's connection is over for
@@ -601,6 +667,8 @@ from_client(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *p
 		return;
 	}
 	rst_revive(f, &st, flags);
+	if (unlikely(st.state == MG_TCP_CLOSE) && st.state != f->state)
+		rst_note(w, idx, f, mg_pkt_tcp(m, pi), false);
 	if (f->state == MG_TCP_SYN_SENT) {
 		/* Client gave up (RST) while we were connecting. */
 		struct rte_ether_hdr *eth = mg_pkt_eth(m);
@@ -662,6 +730,8 @@ from_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info 
 		return;
 	}
 	rst_revive(f, &st, flags);
+	if (unlikely(st.state == MG_TCP_CLOSE) && st.state != f->state)
+		rst_note(w, idx, f, mg_pkt_tcp(m, pi), true);
 	if ((flags & MG_TCP_RST) && f->state >= MG_TCP_ESTABLISHED &&
 	    f->state < MG_TCP_TIME_WAIT) {
 		w->st.resets++;
@@ -804,6 +874,13 @@ mg_proxy_expire_cb(void *ctx, uint32_t idx)
 		} else {
 			connect_next(w, idx); /* an attempt put off for want of mbufs */
 		}
+		return;
+	}
+	if (f->state == MG_TCP_CLOSE && f->rst_from != 0 && !(f->rst_from & MG_FLOW_RST_PROBED)) {
+		/* Closed by a RST: is the connection really gone? (rst_revive) */
+		rst_probe(w, idx);
+		f->rst_from |= MG_FLOW_RST_PROBED;
+		mg_flow_timer_set(w->ft, idx, MG_TCP_CLOSE, deadline(w, MG_TCP_CLOSE));
 		return;
 	}
 	flow_end(w, idx);

@@ -386,13 +386,52 @@ test_blind_rst_is_revived_by_traffic(void **state)
 	m = sent(port_b);
 	assert_non_null(m);
 	rte_pktmbuf_free(m);
-	/* A genuine RST and silence: gone after the close timeout. */
+	/* A blind RST on an idle connection: at the close timeout the RST's
+	 * receiver (the endpoint) gets a probe with the RST's sequence number;
+	 * it answers with an ACK (out of window), which revives the flow. */
+	input(from_client(40020, MG_TCP_RST, 987654321, 0, 0));
+	rte_pktmbuf_free(sent(port_b));
+	assert_int_equal(state_of(40020), MG_TCP_CLOSE);
+	fx.w.now_ms += fx.sh.params.timeouts.ms[MG_TCP_CLOSE] + 1;
+	mg_proxy_expire(&fx.w, 64);
+	mg_proxy_flush(&fx.w);
+	m = sent(port_b);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->tcp_flags, MG_TCP_ACK);
+	assert_int_equal(rte_be_to_cpu_32(tcp_of(m)->sent_seq), 987654321);
+	assert_int_equal(ip_of(m)->dst_addr, ip_of(s)->dst_addr);
+	assert_int_equal(tcp_of(m)->src_port, tcp_of(s)->src_port);
+	rte_pktmbuf_free(m);
+	assert_int_equal(fx.w.st.rst_probes, 1);
+	assert_int_equal(state_of(40020), MG_TCP_CLOSE);
+	input(reply_from(s, MG_TCP_ACK, 5101, 1001, 0));
+	rte_pktmbuf_free(sent(port_c));
+	assert_int_equal(state_of(40020), MG_TCP_ESTABLISHED);
+	fx.w.now_ms += fx.sh.params.timeouts.ms[MG_TCP_CLOSE] + 1;
+	mg_proxy_expire(&fx.w, 64);
+	assert_int_equal(state_of(40020), MG_TCP_ESTABLISHED);
+	/* A genuine RST from the endpoint: the client is probed, answers RST
+	 * (its socket is gone), and the flow ends one close timeout later. */
 	input(reply_from(s, MG_TCP_RST | MG_TCP_ACK, 5101, 1001, 0));
 	rte_pktmbuf_free(sent(port_c));
 	assert_int_equal(state_of(40020), MG_TCP_CLOSE);
 	fx.w.now_ms += fx.sh.params.timeouts.ms[MG_TCP_CLOSE] + 1;
 	mg_proxy_expire(&fx.w, 64);
+	mg_proxy_flush(&fx.w);
+	m = sent(port_c);
+	assert_non_null(m);
+	assert_int_equal(tcp_of(m)->tcp_flags, MG_TCP_ACK);
+	assert_int_equal(rte_be_to_cpu_32(tcp_of(m)->sent_seq), 5101);
+	assert_int_equal(ip_of(m)->src_addr, IP(10, 96, 0, 10));
+	assert_int_equal(tcp_of(m)->dst_port, BE16(40020));
+	rte_pktmbuf_free(m);
+	input(from_client(40020, MG_TCP_RST, 1001, 0, 0));
+	rte_pktmbuf_free(sent(port_b));
+	assert_int_equal(state_of(40020), MG_TCP_CLOSE);
+	fx.w.now_ms += fx.sh.params.timeouts.ms[MG_TCP_CLOSE] + 1;
+	mg_proxy_expire(&fx.w, 64);
 	assert_int_equal(mg_flow_count(fx.w.ft), 0);
+	assert_int_equal(fx.w.st.rst_probes, 2);
 	/* The connection's end was reported once, at the first RST. */
 	assert_int_equal(events_of(MG_EV_CLOSED), 1);
 	rte_pktmbuf_free(s);
