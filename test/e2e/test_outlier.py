@@ -16,12 +16,11 @@ the victim's traffic share before, during and after, and the time from the fault
 to the first table generation without the endpoint.
 """
 import re
-import socket
 import time
 
 import pytest
 
-from faults import FAULTS, MeshgateView, Run, summary
+from faults import FAULTS, MeshgateView, Run, summary, unix_query
 from test_locality import config as base_config
 
 OUTLIER = """\
@@ -37,19 +36,7 @@ def config(tb):
 
 def cli(gw, *commands):
     """Run commands on the gateway's CLI socket; returns the output of each."""
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
-    s.connect(str(gw.workdir / "cli.sock"))
-    s.sendall(("\n".join(commands) + "\n").encode())
-    s.shutdown(socket.SHUT_WR)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out.decode()
+    return unix_query(gw.workdir / "cli.sock", "\n".join(commands) + "\n")
 
 
 def endpoint_state(gw, ip):
