@@ -110,9 +110,6 @@ probe_send(struct mg_gw *gw, const struct mg_probe_target *tg)
 {
 	const struct mg_proxy_port *pp = &gw->sh.ports[tg->port_id];
 	struct rte_ether_addr mac;
-	struct rte_ether_hdr *eth;
-	struct rte_ipv4_hdr *ip;
-	struct rte_tcp_hdr *th;
 	struct rte_mbuf *m;
 
 	/* Unresolved next hop: the neighbour table is already asking; the
@@ -123,29 +120,11 @@ probe_send(struct mg_gw *gw, const struct mg_probe_target *tg)
 	m = rte_pktmbuf_alloc(gw->ctl_mp);
 	if (m == NULL)
 		return false;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip) + sizeof(*th));
-	ip = (struct rte_ipv4_hdr *)(eth + 1);
-	th = (struct rte_tcp_hdr *)(ip + 1);
-	eth->dst_addr = mac;
-	eth->src_addr = pp->mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*th));
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = pp->ip;
-	ip->dst_addr = tg->ip;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	memset(th, 0, sizeof(*th));
-	th->src_port = gw->sh.probe_port;
-	th->dst_port = tg->port;
-	th->sent_seq = rte_cpu_to_be_32(mg_probe_isn(&gw->sh, tg->ip, tg->port));
-	th->data_off = (sizeof(*th) / 4) << 4;
-	th->tcp_flags = RTE_TCP_SYN_FLAG;
-	th->rx_win = rte_cpu_to_be_16(1024);
-	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	if (mg_pkt_tcp_build(m, &pp->mac, &mac, pp->ip, tg->ip, gw->sh.probe_port, tg->port,
+			     mg_probe_isn(&gw->sh, tg->ip, tg->port), 0, RTE_TCP_SYN_FLAG, 1024) < 0) {
+		rte_pktmbuf_free(m);
+		return false;
+	}
 	m->port = tg->port_id;
 	if (rte_eth_tx_burst(tg->port_id, gw->n_workers, &m, 1) != 1) {
 		rte_pktmbuf_free(m);

@@ -368,3 +368,41 @@ mg_pkt_icmp_quoted(const struct rte_mbuf *m, const struct mg_pkt_info *pi)
 		return NULL;
 	return q;
 }
+
+int
+mg_pkt_tcp_build(struct rte_mbuf *m, const struct rte_ether_addr *src_mac,
+		 const struct rte_ether_addr *dst_mac, uint32_t src_ip, uint32_t dst_ip,
+		 uint16_t src_port, uint16_t dst_port, uint32_t seq, uint32_t ack,
+		 uint8_t flags, uint16_t window)
+{
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, ETH_LEN + IP_LEN + TCP_LEN);
+	if (eth == NULL)
+		return -1;
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	memset(ip, 0, IP_LEN + TCP_LEN);
+	eth->src_addr = *src_mac;
+	eth->dst_addr = *dst_mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(IP_LEN + TCP_LEN);
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = src_ip;
+	ip->dst_addr = dst_ip;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->src_port = src_port;
+	th->dst_port = dst_port;
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = (TCP_LEN / 4) << 4;
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(window);
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	return 0;
+}

@@ -183,6 +183,18 @@ mg_csum_update32(uint16_t csum, uint32_t old, uint32_t new_)
 	return (uint16_t)~mg_csum_fold(sum);
 }
 
+/**
+ * Write a bare TCP segment (Ethernet, IPv4 without options, TCP without
+ * options or payload, both checksums) at the start of the empty mbuf @p m,
+ * for the segments meshgate makes itself (health-check SYNs, RST probes).
+ * Addresses and ports in network order, @p seq and @p ack in host order.
+ * 0, or -1 when @p m has no room (then untouched).
+ */
+int mg_pkt_tcp_build(struct rte_mbuf *m, const struct rte_ether_addr *src_mac,
+		     const struct rte_ether_addr *dst_mac, uint32_t src_ip, uint32_t dst_ip,
+		     uint16_t src_port, uint16_t dst_port, uint32_t seq, uint32_t ack,
+		     uint8_t flags, uint16_t window);
+
 /* The one's-complement difference ~old + new of a 32-bit field, unfolded. */
 static inline uint32_t
 mg_csum_diff32(uint32_t old, uint32_t new_)

@@ -480,40 +480,18 @@ rst_probe(struct mg_worker *w, uint32_t idx)
 	bool to_client = f->rst_from & MG_FLOW_RST_FROM_EP;
 	uint16_t port_id = to_client ? f->client_port_id : f->ep_port_id;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mp);
-	struct rte_ether_hdr *eth;
-	struct rte_ipv4_hdr *ip;
-	struct rte_tcp_hdr *th;
 
-	if (m == NULL) {
-		w->st.drop[MG_DROP_NOMBUF]++;
-		return;
-	}
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip) + sizeof(*th));
-	if (eth == NULL) {
+	if (m == NULL || mg_pkt_tcp_build(m, &w->sh->ports[port_id].mac,
+					  to_client ? &f->client_mac : &f->ep_mac,
+					  to_client ? f->vip : f->snat_ip,
+					  to_client ? f->client_ip : f->ep_ip,
+					  to_client ? f->vport : f->snat_port,
+					  to_client ? f->client_port : f->ep_port,
+					  mg_flow_cold_get(w->ft, idx)->rst_seq, 0, MG_TCP_ACK, 0) < 0) {
 		rte_pktmbuf_free(m);
 		w->st.drop[MG_DROP_NOMBUF]++;
 		return;
 	}
-	ip = (struct rte_ipv4_hdr *)(eth + 1);
-	th = (struct rte_tcp_hdr *)(ip + 1);
-	memset(ip, 0, sizeof(*ip) + sizeof(*th));
-	eth->src_addr = w->sh->ports[port_id].mac;
-	eth->dst_addr = to_client ? f->client_mac : f->ep_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*th));
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = to_client ? f->vip : f->snat_ip;
-	ip->dst_addr = to_client ? f->client_ip : f->ep_ip;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	th->src_port = to_client ? f->vport : f->snat_port;
-	th->dst_port = to_client ? f->client_port : f->ep_port;
-	th->sent_seq = rte_cpu_to_be_32(mg_flow_cold_get(w->ft, idx)->rst_seq);
-	th->data_off = (sizeof(*th) / 4) << 4;
-	th->tcp_flags = MG_TCP_ACK;
-	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	m->port = port_id;
 	w->st.rst_probes++;
 	mg_tx(w, port_id, m);
