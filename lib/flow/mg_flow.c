@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Per-worker flow table: see mg_flow.h for the design. This file keeps the
- * three structures consistent: the rte_hash (two keys per flow), the flow
- * arrays with their free stack, and the per-state FIFO timeout lists.
+ * flow arrays with their free stack and the per-state FIFO timeout lists,
+ * and releases a flow's keys from the index (mg_flow_hash.c).
  *
  * Signed comparisons of the 32-bit millisecond clock make deadlines safe
  * across its wrap (every 49 days).
@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <rte_errno.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
@@ -27,8 +26,6 @@ struct mg_flow_table *
 mg_flow_table_create(const char *name, uint32_t size, int socket_id)
 {
 	struct mg_flow_table *ft;
-	char hname[RTE_HASH_NAMESIZE];
-
 	if (size == 0 || size > (UINT32_MAX >> 2)) {
 		rte_errno = EINVAL;
 		return NULL;
@@ -42,19 +39,12 @@ mg_flow_table_create(const char *name, uint32_t size, int socket_id)
 	ft->cold = rte_zmalloc_socket(name, sizeof(*ft->cold) * size,
 				      RTE_CACHE_LINE_SIZE, socket_id);
 	ft->free_stack = rte_malloc_socket(name, sizeof(uint32_t) * size, 0, socket_id);
-	snprintf(hname, sizeof(hname), "%s", name);
-	struct rte_hash_parameters hp = {
-		.name = hname,
-		/* Two keys per flow; rte_hash rounds up and keeps its own slack. */
-		.entries = size * 2,
-		.key_len = sizeof(struct mg_flow_key),
-		.hash_func = rte_hash_crc,
-		.hash_func_init_val = 0,
-		.socket_id = socket_id,
-	};
-	ft->hash = rte_hash_create(&hp);
+	/* 3/8 bucket per flow: two keys per flow fill at most 2/3 of the slots. */
+	ft->n_buckets = RTE_MAX((uint32_t)(((uint64_t)size * 3 + 7) / 8), 2u);
+	ft->buckets = rte_zmalloc_socket(name, sizeof(*ft->buckets) * ft->n_buckets,
+					 RTE_CACHE_LINE_SIZE, socket_id);
 	if (ft->flows == NULL || ft->cold == NULL || ft->free_stack == NULL ||
-	    ft->hash == NULL) {
+	    ft->buckets == NULL) {
 		mg_flow_table_free(ft);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -78,35 +68,11 @@ mg_flow_table_free(struct mg_flow_table *ft)
 			rte_pktmbuf_free(ft->cold[i].syn);
 			rte_pktmbuf_free(ft->cold[i].held);
 		}
-	rte_hash_free(ft->hash);
+	rte_free(ft->buckets);
 	rte_free(ft->free_stack);
 	rte_free(ft->cold);
 	rte_free(ft->flows);
 	rte_free(ft);
-}
-
-void
-mg_flow_lookup_bulk(struct mg_flow_table *ft, const struct mg_flow_key **keys,
-		    uint32_t n, uint32_t *refs)
-{
-	void *data[RTE_HASH_LOOKUP_BULK_MAX];
-	uint64_t hits = 0;
-
-	if (n == 0)
-		return;
-	rte_hash_lookup_bulk_data(ft->hash, (const void **)keys, n, &hits, data);
-	for (uint32_t i = 0; i < n; i++)
-		refs[i] = (hits >> i) & 1 ? (uint32_t)(uintptr_t)data[i] : MG_FLOW_NONE;
-}
-
-uint32_t
-mg_flow_lookup(struct mg_flow_table *ft, const struct mg_flow_key *k)
-{
-	void *data;
-
-	if (rte_hash_lookup_data(ft->hash, k, &data) < 0)
-		return MG_FLOW_NONE;
-	return (uint32_t)(uintptr_t)data;
 }
 
 uint32_t
@@ -121,20 +87,6 @@ mg_flow_alloc(struct mg_flow_table *ft)
 	memset(&ft->cold[idx], 0, sizeof(ft->cold[idx]));
 	ft->flows[idx].tclass = MG_FLOW_TCLASS_MAX; /* on no list */
 	return idx;
-}
-
-int
-mg_flow_bind(struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t idx, int dir)
-{
-	ft->key_changes++;
-	return rte_hash_add_key_data(ft->hash, k, (void *)(uintptr_t)MG_FLOW_REF(idx, dir));
-}
-
-void
-mg_flow_unbind(struct mg_flow_table *ft, const struct mg_flow_key *k)
-{
-	ft->key_changes++;
-	rte_hash_del_key(ft->hash, k);
 }
 
 static void
@@ -251,12 +203,8 @@ mg_flow_expire(struct mg_flow_table *ft, uint32_t now_ms, uint32_t budget,
 size_t
 mg_flow_bytes_per_flow(void)
 {
-	/* rte_hash: per key a signature+index slot in a bucket (8 entries of
-	 * 2 + 4 bytes per 64-byte bucket, buckets sized at 2x keys / 8) and a
-	 * key-store entry (key + data pointer). */
-	size_t key_store = sizeof(struct mg_flow_key) + sizeof(void *);
-	size_t bucket_share = 64 / 8;
-
+	/* The flow line, its cold part, its free-stack entry and 3/8 of a
+	 * 64-byte bucket (mg_flow_table_create). */
 	return sizeof(struct mg_flow) + sizeof(struct mg_flow_cold) + sizeof(uint32_t) +
-	       2 * (key_store + bucket_share);
+	       sizeof(struct mg_flow_bucket) * 3 / 8;
 }

@@ -9,10 +9,13 @@
  * Every proxied TCP connection is one struct mg_flow, owned by exactly one
  * worker lcore, reachable from both directions: the client's key
  * (client -> VIP) and the endpoint's key (endpoint -> full-NAT source). Both
- * keys live in one rte_hash whose value is the flow's index with the
- * direction in bit 0. No other core touches the table, so it is created
- * without any of rte_hash's multi-writer or lock-free options: a lookup is
- * a plain cuckoo probe, done in bulk for a whole RX burst.
+ * keys index one cuckoo hash (mg_flow_hash.c) whose buckets hold a 32-bit
+ * signature and the flow's index with the direction in bit 0, and no key:
+ * the key is checked against the flow's own fields, which hold both tuples
+ * in packet order. So a key may be bound to a flow only while the flow's
+ * fields spell it (set the fields, then bind; unbind, then change them).
+ * No other core touches the table: no locks, no atomics, and a lookup is
+ * done in bulk for a whole RX burst.
  *
  * Flows live in a preallocated array on the worker's NUMA socket: the part a
  * packet touches in one 64-byte cache line (struct mg_flow), the part only
@@ -31,10 +34,11 @@
  * and at most one timeout late for refreshed ones.
  */
 
+#include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <rte_common.h>
 #include <rte_ether.h>
-#include <rte_hash.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,6 +47,9 @@ extern "C" {
 #define MG_FLOW_MAX_ATTEMPTS 8  /**< connect attempts remembered per flow */
 #define MG_FLOW_NONE UINT32_MAX /**< no flow / end of list */
 #define MG_FLOW_TCLASS_MAX 8    /**< timeout classes (one per TCP state) */
+#define MG_FLOW_LOOKUP_BULK_MAX 64 /**< keys per mg_flow_lookup_bulk() call */
+#define MG_FLOW_BUCKET_SLOTS 8
+#define MG_FLOW_KEY_SIDE_BYTES 12 /**< one direction's 4-tuple in struct mg_flow */
 
 /** Hash key: the 4-tuple as it appears in a received packet. 16 bytes. */
 struct mg_flow_key {
@@ -60,11 +67,11 @@ struct mg_flow {
 	uint32_t vip;
 	uint16_t client_port;
 	uint16_t vport;
-	/* endpoint side: snat_ip:snat_port <-> ep_ip:ep_port */
-	uint32_t snat_ip;
+	/* endpoint side, as the endpoint's packets carry it: ep_ip:ep_port -> snat_ip:snat_port */
 	uint32_t ep_ip;
-	uint16_t snat_port;
+	uint32_t snat_ip;
 	uint16_t ep_port;
+	uint16_t snat_port;
 	struct rte_ether_addr client_mac; /**< next hop toward the client */
 	struct rte_ether_addr ep_mac;     /**< next hop toward the endpoint */
 	uint8_t state;       /**< enum mg_tcp_state */
@@ -81,6 +88,15 @@ struct mg_flow {
 	uint8_t flags;       /**< MG_FLOW_F_* */
 	uint8_t rst_from;    /**< the state a RST ended (0: none) | MG_FLOW_RST_*, see mg_proxy_tcp.c */
 } __rte_cache_aligned;
+
+/* Each side's tuple sits where mg_flow_hash.c compares it with a key. */
+static_assert(offsetof(struct mg_flow, client_ip) == 0 && offsetof(struct mg_flow, vip) == 4 &&
+	      offsetof(struct mg_flow, client_port) == 8 && offsetof(struct mg_flow, vport) == 10,
+	      "client tuple in packet order at offset 0");
+static_assert(offsetof(struct mg_flow, ep_ip) == MG_FLOW_KEY_SIDE_BYTES &&
+	      offsetof(struct mg_flow, snat_ip) == 16 && offsetof(struct mg_flow, ep_port) == 20 &&
+	      offsetof(struct mg_flow, snat_port) == 22, "endpoint tuple in packet order at 12");
+static_assert(sizeof(struct mg_flow) == RTE_CACHE_LINE_SIZE, "one cache line per flow");
 
 #define MG_FLOW_F_SYN_SENT 0x01 /**< a SYN went to some endpoint */
 #define MG_FLOW_F_TOUCHED 0x02  /**< deadline moved since it joined its timeout list */
@@ -108,8 +124,17 @@ struct mg_flow_tlist {
 	uint32_t count;
 };
 
+/** A bucket of the flow index: 8 (signature, flow reference) slots, 0 = free. */
+struct mg_flow_bucket {
+	uint32_t sig[MG_FLOW_BUCKET_SLOTS];
+	uint32_t ref[MG_FLOW_BUCKET_SLOTS];
+} __rte_cache_aligned;
+
 struct mg_flow_table {
-	struct rte_hash *hash;
+	struct mg_flow_bucket *buckets;
+	uint32_t n_buckets;
+	uint32_t n_keys;        /**< keys bound */
+	uint64_t key_moves;     /**< keys moved to their other bucket to make room */
 	struct mg_flow *flows;
 	struct mg_flow_cold *cold;
 	uint32_t *free_stack;
@@ -125,7 +150,7 @@ struct mg_flow_table {
 #define MG_FLOW_REF_DIR(ref) ((ref) & 1)
 
 /**
- * Create a table for @p size flows (2 x size hash keys) on @p socket_id.
+ * Create a table for @p size flows (up to 2 x size keys) on @p socket_id.
  * @return NULL on failure (rte_errno set).
  */
 struct mg_flow_table *mg_flow_table_create(const char *name, uint32_t size, int socket_id);
@@ -165,7 +190,7 @@ mg_flow_key_set(struct mg_flow_key *k, uint32_t src_ip, uint32_t dst_ip,
 
 /**
  * Look up @p n keys at once. @p refs[i] receives MG_FLOW_REF or
- * MG_FLOW_NONE. @p n <= RTE_HASH_LOOKUP_BULK_MAX.
+ * MG_FLOW_NONE. @p n <= MG_FLOW_LOOKUP_BULK_MAX.
  */
 void mg_flow_lookup_bulk(struct mg_flow_table *ft, const struct mg_flow_key **keys,
 			 uint32_t n, uint32_t *refs);
@@ -179,10 +204,15 @@ uint32_t mg_flow_lookup(struct mg_flow_table *ft, const struct mg_flow_key *k);
  */
 uint32_t mg_flow_alloc(struct mg_flow_table *ft);
 
-/** Bind @p k to flow @p idx in direction @p dir. 0 or -errno (-ENOSPC). */
+/**
+ * Bind @p k to flow @p idx in direction @p dir (a bound key moves to it).
+ * The flow's fields of that direction must already equal @p k.
+ * @return 0, -ENOSPC (no room: the connection is refused), -EINVAL (the
+ * fields do not match).
+ */
 int mg_flow_bind(struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t idx, int dir);
 
-/** Remove a key binding (no effect when absent). */
+/** Remove a key binding (no effect when absent); the flow's fields must still spell it. */
 void mg_flow_unbind(struct mg_flow_table *ft, const struct mg_flow_key *k);
 
 /** The client-side key of a flow (as the client's packets carry it). */
