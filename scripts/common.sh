@@ -21,7 +21,7 @@ mg_build() {
 
 # The libFuzzer targets: clang, ASan+UBSan, no unit tests.
 mg_fuzz_build() {
-	CC=clang mg_build "$MG_BUILD_FUZZ" -Dfuzz=true -Dtests=false
+	CC=clang mg_build "$MG_BUILD_FUZZ" -Dfuzz=true -Dtests=false -Db_lto=false
 }
 
 # EAL memory options: nothing when enough hugepages are free on a mounted

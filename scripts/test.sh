@@ -155,7 +155,7 @@ if [ "$RUN_SAN" = 1 ] && { [ "$RUN_UNIT" = 1 ] || [ "$RUN_E2E" = 1 ]; }; then
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 	export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$MG_ROOT/test/lsan.supp}
 	echo "=== sanitizers: building $MG_BUILD_SAN (-Dsanitize=true)"
-	if ! mg_build "$MG_BUILD_SAN" -Dsanitize=true; then
+	if ! mg_build "$MG_BUILD_SAN" -Dsanitize=true -Db_lto=false; then
 		add_sum "sanitizer build" "0 1 0" "meson or ninja failed"
 	else
 		if [ "$RUN_UNIT" = 1 ]; then

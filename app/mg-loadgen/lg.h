@@ -166,6 +166,7 @@ struct mg_lg_lcore {
 	struct rte_mempool *mp;
 	struct mg_lg_txq tx[MG_LG_MAX_PORTS];
 	uint16_t n_rxq[MG_LG_MAX_PORTS];
+	uint16_t n_txq[MG_LG_MAX_PORTS];  /**< > 1: steered to the owning worker's queue */
 	struct rte_ether_addr mac[MG_LG_MAX_PORTS];
 	struct mg_lg_conn *slots;       /**< conns connection slots, then flows flood flows */
 	uint32_t n_slots, slots_cap;

@@ -24,6 +24,7 @@
 #include <rte_prefetch.h>
 
 #include "lg.h"
+#include "mg_owner.h"
 
 uint32_t
 mg_lg_bucket_take(struct mg_lg_lcore *lc, struct mg_lg_bucket *b, uint64_t rate, uint64_t now,
@@ -48,6 +49,48 @@ mg_lg_bucket_take(struct mg_lg_lcore *lc, struct mg_lg_bucket *b, uint64_t rate,
 	return (uint32_t)n;
 }
 
+/* The meshgate worker that owns frame @p m (mg_owner.h): a server's segment
+ * by its destination (SNAT) port, a client's by its source; ARP to 0. */
+static uint16_t
+steer_queue(const struct mg_lg_lcore *lc, const struct rte_mbuf *m, uint16_t n)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_tcp_hdr *th;
+
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) || ip->next_proto_id != IPPROTO_TCP)
+		return 0;
+	th = (const struct rte_tcp_hdr *)((const uint8_t *)ip + (ip->version_ihl & 0xf) * 4);
+	if (mg_lg_is_server(lc, rte_be_to_cpu_32(ip->src_addr)))
+		return mg_owner_snat_port(n, th->dst_port);
+	return mg_owner_client(n, ip->src_addr, th->src_port);
+}
+
+/* Send a port's buffered frames on their owners' queues; keep what a full
+ * queue refused, in order, for the next flush. */
+static uint16_t
+flush_steered(struct mg_lg_lcore *lc, uint16_t port, struct mg_lg_txq *t)
+{
+	uint16_t nq = lc->n_txq[port], left = 0, sent_all = 0;
+	struct rte_mbuf *q[MG_LG_MAX_RXQ][MG_LG_TXBUF];
+	uint16_t qn[MG_LG_MAX_RXQ] = { 0 };
+
+	for (uint16_t i = 0; i < t->n; i++) {
+		uint16_t k = steer_queue(lc, t->pkts[i], nq);
+
+		q[k][qn[k]++] = t->pkts[i];
+	}
+	for (uint16_t k = 0; k < nq; k++) {
+		uint16_t sent = qn[k] ? rte_eth_tx_burst(port, k, q[k], qn[k]) : 0;
+
+		sent_all += sent;
+		for (uint16_t i = sent; i < qn[k]; i++)
+			t->pkts[left++] = q[k][i];
+	}
+	t->n = left;
+	return sent_all;
+}
+
 static void
 flush(struct mg_lg_lcore *lc, uint16_t port)
 {
@@ -57,6 +100,18 @@ flush(struct mg_lg_lcore *lc, uint16_t port)
 
 	if (t->n == 0)
 		return;
+	if (lc->n_txq[port] > 1) {
+		uint16_t n = t->n;
+
+		for (uint16_t i = 0; i < n; i++)
+			bytes += t->pkts[i]->pkt_len;
+		sent = flush_steered(lc, port, t);
+		for (uint16_t i = 0; i < t->n; i++)
+			bytes -= t->pkts[i]->pkt_len;
+		lc->c.tx_pkts += sent;
+		lc->c.tx_bytes += bytes;
+		return;
+	}
 	for (uint16_t i = 0; i < t->n; i++)
 		bytes += t->pkts[i]->pkt_len;
 	sent = rte_eth_tx_burst(port, 0, t->pkts, t->n);

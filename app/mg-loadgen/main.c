@@ -74,6 +74,9 @@ usage(const char *prog)
 	       "  --rto MS               first SYN retransmission (default 200)\n"
 	       "  --drain S              after stopping, wait at most S for connections in flight (default 3)\n"
 	       "  --rxq N                RX queues per port (default 1; over memif, as many as the peer's TX queues)\n"
+	       "  --steer N              N TX queues per port, each segment on the queue of the meshgate\n"
+	       "                         worker that owns it (lib/proxy/mg_owner.h), as an RSS NIC\n"
+	       "                         with meshgate's key would (default 1: one queue, no steering)\n"
 	       "  --mbufs N              mbuf pool size (default 32767)\n"
 	       "  --client-port ID, --server-port-id ID   DPDK ports of each side (default 0 and 0)\n"
 	       "  --json                 the reports as JSON (one object per line)\n"
@@ -374,7 +377,7 @@ mg_lg_arp_resolve(struct mg_lg *g, uint32_t timeout_ms)
 }
 
 static int
-port_init(struct mg_lg *g, uint16_t port, uint16_t nrxq)
+port_init(struct mg_lg *g, uint16_t port, uint16_t nrxq, uint16_t ntxq)
 {
 	struct rte_eth_conf pc = { 0 };
 	struct rte_eth_dev_info info;
@@ -385,7 +388,12 @@ port_init(struct mg_lg *g, uint16_t port, uint16_t nrxq)
 		return -1;
 	nrxq = RTE_MIN(nrxq, info.max_rx_queues);
 	nrxq = RTE_MIN(nrxq, (uint16_t)MG_LG_MAX_RXQ);
-	rc = rte_eth_dev_configure(port, nrxq, 1, &pc);
+	if (ntxq > info.max_tx_queues || ntxq > MG_LG_MAX_RXQ) {
+		fprintf(stderr, "mg-loadgen: port %u: --steer %u: the device has %u TX queues (at most %u here)\n",
+			port, ntxq, info.max_tx_queues, MG_LG_MAX_RXQ);
+		return -EINVAL;
+	}
+	rc = rte_eth_dev_configure(port, nrxq, ntxq, &pc);
 	if (rc < 0)
 		return rc;
 	rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
@@ -394,15 +402,18 @@ port_init(struct mg_lg *g, uint16_t port, uint16_t nrxq)
 		if (rc < 0)
 			return rc;
 	}
-	rc = rte_eth_tx_queue_setup(port, 0, txd, rte_eth_dev_socket_id(port), NULL);
-	if (rc < 0)
-		return rc;
+	for (uint16_t q = 0; q < ntxq; q++) {
+		rc = rte_eth_tx_queue_setup(port, q, txd, rte_eth_dev_socket_id(port), NULL);
+		if (rc < 0)
+			return rc;
+	}
 	rc = rte_eth_dev_start(port);
 	if (rc < 0)
 		return rc;
 	rte_eth_promiscuous_enable(port);
 	rte_eth_macaddr_get(port, &g->lc->mac[port]);
 	g->lc->n_rxq[port] = nrxq;
+	g->lc->n_txq[port] = ntxq;
 	return 0;
 }
 
@@ -495,7 +506,7 @@ main(int argc, char **argv)
 {
 	enum { O_MODE = 256, O_DUR, O_WARM, O_CONNS, O_COUNT, O_CPS, O_REQ, O_RESP, O_FLOWS, O_SIZE,
 	       O_RATE, O_SYNRATE, O_SYNTH, O_WINDOW, O_VIP, O_DIRECT, O_GWIP, O_GWMAC, O_CLIENTS,
-	       O_CPORTS, O_SERVERS, O_SPORT, O_FLOODSRC, O_TIMEOUT, O_RTO, O_DRAIN, O_RXQ, O_MBUFS,
+	       O_CPORTS, O_SERVERS, O_SPORT, O_FLOODSRC, O_TIMEOUT, O_RTO, O_DRAIN, O_RXQ, O_STEER, O_MBUFS,
 	       O_CPID, O_SPID, O_JSON };
 	static const struct { int id; const char *key; } keymap[] = {
 		{ O_MODE, "mode" }, { O_CONNS, "conns" }, { O_COUNT, "count" }, { O_CPS, "cps" },
@@ -523,6 +534,7 @@ main(int argc, char **argv)
 		{ "flood-src", required_argument, NULL, O_FLOODSRC },
 		{ "timeout", required_argument, NULL, O_TIMEOUT }, { "rto", required_argument, NULL, O_RTO },
 		{ "drain", required_argument, NULL, O_DRAIN }, { "rxq", required_argument, NULL, O_RXQ },
+		{ "steer", required_argument, NULL, O_STEER },
 		{ "mbufs", required_argument, NULL, O_MBUFS },
 		{ "client-port", required_argument, NULL, O_CPID },
 		{ "server-port-id", required_argument, NULL, O_SPID },
@@ -531,7 +543,7 @@ main(int argc, char **argv)
 	};
 	static struct mg_lg g;
 	double duration = 5, warmup = 1, drain = 3;
-	uint64_t rxq = 1, mbufs = 32767, cpid = 0, spid = 0;
+	uint64_t rxq = 1, steer = 1, mbufs = 32767, cpid = 0, spid = 0;
 	bool interactive = false;
 	char err[160];
 	unsigned int lcore;
@@ -612,6 +624,7 @@ main(int argc, char **argv)
 			g.json = true;
 			break;
 		case O_RXQ:
+		case O_STEER:
 		case O_MBUFS:
 		case O_CPID:
 		case O_SPID:
@@ -620,7 +633,8 @@ main(int argc, char **argv)
 				ret = 2;
 				goto out;
 			}
-			*(c == O_RXQ ? &rxq : c == O_MBUFS ? &mbufs : c == O_CPID ? &cpid : &spid) = v;
+			*(c == O_RXQ ? &rxq : c == O_STEER ? &steer : c == O_MBUFS ? &mbufs :
+			  c == O_CPID ? &cpid : &spid) = v;
 			break;
 		default:
 			usage("mg-loadgen");
@@ -656,7 +670,12 @@ main(int argc, char **argv)
 	RTE_ETH_FOREACH_DEV(c) {
 		if (g.n_ports == MG_LG_MAX_PORTS)
 			break;
-		if ((rc = port_init(&g, (uint16_t)c, (uint16_t)rxq)) < 0) {
+		if (steer == 0 || steer > MG_LG_MAX_RXQ) {
+			fprintf(stderr, "mg-loadgen: --steer takes 1 to %u\n", MG_LG_MAX_RXQ);
+			ret = 2;
+			goto out;
+		}
+		if ((rc = port_init(&g, (uint16_t)c, (uint16_t)rxq, (uint16_t)steer)) < 0) {
 			fprintf(stderr, "mg-loadgen: port %d: cannot start it: %s\n", c, strerror(-rc));
 			ret = 1;
 			goto out;

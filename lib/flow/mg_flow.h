@@ -212,6 +212,9 @@ uint32_t mg_flow_alloc(struct mg_flow_table *ft);
  */
 int mg_flow_bind(struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t idx, int dir);
 
+/** Start loading the index buckets that flow @p idx's keys live in (first choice). */
+void mg_flow_prefetch_keys(const struct mg_flow_table *ft, uint32_t idx);
+
 /** Remove a key binding (no effect when absent); the flow's fields must still spell it. */
 void mg_flow_unbind(struct mg_flow_table *ft, const struct mg_flow_key *k);
 

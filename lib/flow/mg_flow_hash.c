@@ -41,6 +41,9 @@
 
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
+#ifdef RTE_ARCH_X86
+#include <emmintrin.h>
+#endif
 
 #include "mg_flow.h"
 
@@ -73,6 +76,26 @@ key_sig(const struct mg_flow_key *k)
 	memcpy(&b, (const uint8_t *)k + 8, 4);
 	h = rte_hash_crc_4byte(b, rte_hash_crc_8byte(a, 0));
 	return h != MG_FLOW_SIG_EMPTY ? h : 1;
+}
+
+/* Bit s set: slot s of @p bk holds @p sig (two SSE2 compares on x86). */
+static inline uint32_t
+bucket_match(const struct mg_flow_bucket *bk, uint32_t sig)
+{
+#ifdef RTE_ARCH_X86
+	__m128i v = _mm_set1_epi32((int)sig);
+	__m128i lo = _mm_load_si128((const __m128i *)&bk->sig[0]);
+	__m128i hi = _mm_load_si128((const __m128i *)&bk->sig[4]);
+
+	return (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, v))) |
+	       (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, v))) << 4;
+#else
+	uint32_t m = 0;
+
+	for (int s = 0; s < MG_FLOW_BUCKET_SLOTS; s++)
+		m |= (uint32_t)(bk->sig[s] == sig) << s;
+	return m;
+#endif
 }
 
 static inline uint32_t
@@ -108,9 +131,12 @@ find_slot(const struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t 
 	for (int pass = 0; pass < 2; pass++) {
 		const struct mg_flow_bucket *bk = &ft->buckets[b];
 
-		for (int s = 0; s < MG_FLOW_BUCKET_SLOTS; s++)
-			if (bk->sig[s] == sig && key_matches(ft, bk->ref[s], k))
+		for (uint32_t m = bucket_match(bk, sig); m != 0; m &= m - 1) {
+			int s = __builtin_ctz(m);
+
+			if (key_matches(ft, bk->ref[s], k))
 				return (int64_t)b * MG_FLOW_BUCKET_SLOTS + s;
+		}
 		b = bucket_alt(ft, sig, b);
 	}
 	return -1;
@@ -119,10 +145,9 @@ find_slot(const struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t 
 static inline int
 free_slot(const struct mg_flow_bucket *bk)
 {
-	for (int s = 0; s < MG_FLOW_BUCKET_SLOTS; s++)
-		if (bk->sig[s] == MG_FLOW_SIG_EMPTY)
-			return s;
-	return -1;
+	uint32_t m = bucket_match(bk, MG_FLOW_SIG_EMPTY);
+
+	return m != 0 ? __builtin_ctz(m) : -1;
 }
 
 static inline void
@@ -173,34 +198,40 @@ int
 mg_flow_bind(struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t idx, int dir)
 {
 	uint32_t sig = key_sig(k), ref = MG_FLOW_REF(idx, dir);
-	uint32_t b[2];
-	int64_t at;
-	int s = -1;
+	uint32_t b[2], free_b = 0;
+	int free_s = -1;
 
 	if (unlikely(!key_matches(ft, ref, k)))
 		return -EINVAL; /* the contract of mg_flow.h: it could never be found */
 	ft->key_changes++;
-	at = find_slot(ft, k, sig);
-	if (at >= 0) {
-		ft->buckets[at / MG_FLOW_BUCKET_SLOTS].ref[at % MG_FLOW_BUCKET_SLOTS] = ref;
-		return 0;
-	}
+	/* One pass over both buckets: the key bound already (it moves to
+	 * this flow), and the first free slot. */
 	b[0] = bucket1(ft, sig);
 	b[1] = bucket_alt(ft, sig, b[0]);
-	for (int i = 0; i < 2 && s < 0; i++) {
-		s = free_slot(&ft->buckets[b[i]]);
-		if (s >= 0)
-			b[0] = b[i];
+	for (int i = 0; i < 2; i++) {
+		struct mg_flow_bucket *bk = &ft->buckets[b[i]];
+
+		for (uint32_t m = bucket_match(bk, sig); m != 0; m &= m - 1) {
+			int s = __builtin_ctz(m);
+
+			if (key_matches(ft, bk->ref[s], k)) {
+				bk->ref[s] = ref;
+				return 0;
+			}
+		}
+		if (free_s < 0) {
+			free_s = free_slot(bk);
+			free_b = b[i];
+		}
 	}
-	for (int i = 0; i < 2 && s < 0; i++) {
-		s = make_room(ft, b[i]);
-		if (s >= 0)
-			b[0] = b[i];
+	for (int i = 0; i < 2 && free_s < 0; i++) {
+		free_s = make_room(ft, b[i]);
+		free_b = b[i];
 	}
-	if (s < 0)
+	if (free_s < 0)
 		return -ENOSPC;
-	ft->buckets[b[0]].sig[s] = sig;
-	ft->buckets[b[0]].ref[s] = ref;
+	ft->buckets[free_b].sig[free_s] = sig;
+	ft->buckets[free_b].ref[free_s] = ref;
 	ft->n_keys++;
 	return 0;
 }
@@ -218,6 +249,20 @@ mg_flow_unbind(struct mg_flow_table *ft, const struct mg_flow_key *k)
 	bk->sig[at % MG_FLOW_BUCKET_SLOTS] = MG_FLOW_SIG_EMPTY;
 	bk->ref[at % MG_FLOW_BUCKET_SLOTS] = MG_FLOW_NONE;
 	ft->n_keys--;
+}
+
+void
+mg_flow_prefetch_keys(const struct mg_flow_table *ft, uint32_t idx)
+{
+	const struct mg_flow *f = &ft->flows[idx];
+	struct mg_flow_key k;
+
+	mg_flow_client_key(f, &k);
+	rte_prefetch0(&ft->buckets[bucket1(ft, key_sig(&k))]);
+	if (f->ep_ip != 0) {
+		mg_flow_ep_key(f, &k);
+		rte_prefetch0(&ft->buckets[bucket1(ft, key_sig(&k))]);
+	}
 }
 
 uint32_t
@@ -251,13 +296,13 @@ mg_flow_lookup_bulk(struct mg_flow_table *ft, const struct mg_flow_key **keys,
 	for (uint32_t i = 0; i < n; i++) {
 		const struct mg_flow_bucket *bk = &ft->buckets[bucket1(ft, sig[i])];
 
+		uint32_t m = bucket_match(bk, sig[i]);
+
 		refs[i] = MG_FLOW_NONE;
-		for (int s = 0; s < MG_FLOW_BUCKET_SLOTS; s++)
-			if (bk->sig[s] == sig[i]) {
-				refs[i] = bk->ref[s];
-				rte_prefetch0(&ft->flows[MG_FLOW_REF_IDX(refs[i])]);
-				break;
-			}
+		if (m != 0) {
+			refs[i] = bk->ref[__builtin_ctz(m)];
+			rte_prefetch0(&ft->flows[MG_FLOW_REF_IDX(refs[i])]);
+		}
 	}
 	for (uint32_t i = 0; i < n; i++)
 		if (unlikely(refs[i] == MG_FLOW_NONE || !key_matches(ft, refs[i], keys[i]))) {

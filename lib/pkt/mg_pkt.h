@@ -121,6 +121,30 @@ struct mg_pkt_info {
 enum mg_pkt_kind mg_pkt_parse(const struct rte_mbuf *m, struct mg_pkt_info *pi);
 
 /**
+ * The info of a copy of a TCP frame that mg_pkt_parse() accepted (the kept
+ * SYN of a flow, copied for each connect attempt): the same bytes, so only
+ * the fields are read again, none checked. Accepted frames have no IP
+ * options, so the offsets are fixed.
+ */
+static inline void
+mg_pkt_info_accepted_tcp(const struct rte_mbuf *m, struct mg_pkt_info *pi)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+	const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
+	uint16_t l4_len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - sizeof(*ip));
+
+	*pi = (struct mg_pkt_info){
+		.l3_off = sizeof(struct rte_ether_hdr),
+		.l4_off = sizeof(struct rte_ether_hdr) + sizeof(*ip),
+		.l4_len = l4_len,
+		.payload_len = (uint16_t)(l4_len - (th->data_off >> 4) * 4),
+		.kind = MG_PKT_TCP,
+		.tcp_flags = th->tcp_flags,
+	};
+}
+
+/**
  * For an ICMP destination-unreachable / time-exceeded quoting a TCP header:
  * validate the quoted IPv4 header + first 8 bytes of TCP, return a pointer to
  * the quoted IPv4 header (its TCP ports follow), or NULL when the quote is

@@ -4,6 +4,7 @@
 /* Internal to lib/proxy: helpers shared by its files. */
 #include <rte_ethdev.h>
 #include "mg_proxy.h"
+#include "mg_owner.h"
 
 static inline void
 mg_drop(struct mg_worker *w, struct rte_mbuf *m, enum mg_drop_reason r)
@@ -73,21 +74,6 @@ mg_event(struct mg_worker *w, uint8_t type, uint32_t ip, uint16_t port, uint32_t
 	ev.value = value;
 	if (rte_ring_sp_enqueue_elem(w->sh->events[w->id], &ev, sizeof(ev)) != 0)
 		w->st.events_dropped++;
-}
-
-/* Which worker owns a flow, from a packet's addresses (see mg_proxy.h). */
-static inline uint16_t
-mg_owner_client(uint32_t n, uint32_t client_ip, uint16_t client_port)
-{
-	uint32_t h = (client_ip ^ ((uint32_t)client_port * 0x9E3779B1u)) * 0x85EBCA6Bu;
-
-	return (uint16_t)(((uint64_t)(h ^ (h >> 15)) * n) >> 32);
-}
-
-static inline uint16_t
-mg_owner_snat_port(uint32_t n, uint16_t snat_port_be)
-{
-	return (uint16_t)(rte_be_to_cpu_16(snat_port_be) % n);
 }
 
 /* The worker whose queue receives ep -> snat segments on predictable-RSS port @p pp. */

@@ -141,17 +141,21 @@ fail_client(struct mg_worker *w, uint32_t idx)
 
 /*
  * Send the kept SYN to the next endpoint by priority, skipping those tried.
- * Ends the flow (RST to the client) when no attempt is left.
+ * Ends the flow (RST to the client) when no attempt is left. @p svc is the
+ * flow's service when the caller just looked it up in this loop's table,
+ * else NULL.
  */
 static void
-connect_next(struct mg_worker *w, uint32_t idx)
+connect_next(struct mg_worker *w, uint32_t idx, const struct mg_lb_svc *svc)
 {
 	struct mg_flow *f = mg_flow_get(w->ft, idx);
 	struct mg_flow_cold *c = mg_flow_cold_get(w->ft, idx);
 	const struct mg_proxy_shared *sh = w->sh;
-	const struct mg_lb_svc *svc = mg_lb_lookup(w->lb, f->vip, f->vport);
 	uint32_t max = RTE_MIN(sh->params.max_attempts, (uint32_t)MG_FLOW_MAX_ATTEMPTS);
 	bool unresolved = false, counted = false;
+
+	if (svc == NULL)
+		svc = mg_lb_lookup(w->lb, f->vip, f->vport);
 
 	while (svc != NULL && f->attempts < max) {
 		const struct mg_lb_ep *ep = mg_lb_pick(w->lb, svc, mg_rand(w), c->tried,
@@ -188,9 +192,8 @@ connect_next(struct mg_worker *w, uint32_t idx)
 			break;
 		}
 		m = rte_pktmbuf_copy(c->syn, w->mp, 0, UINT32_MAX);
-		if (m == NULL || mg_pkt_parse(m, &pi) != MG_PKT_TCP) {
+		if (m == NULL) {
 			/* No mbuf now: the connect timeout will try again. */
-			rte_pktmbuf_free(m);
 			w->st.drop[MG_DROP_NOMBUF]++;
 			f->attempts--;
 			ep_unbind(w, f);
@@ -199,6 +202,7 @@ connect_next(struct mg_worker *w, uint32_t idx)
 		}
 		struct rte_ether_hdr *eth = mg_pkt_eth(m);
 
+		mg_pkt_info_accepted_tcp(m, &pi);
 		eth->src_addr = sh->ports[f->ep_port_id].mac;
 		eth->dst_addr = f->ep_mac;
 		mg_pkt_nat_tcp(mg_pkt_ip(m, &pi), mg_pkt_tcp(m, &pi), f->snat_ip, f->snat_port,
@@ -275,11 +279,11 @@ resend_syn(struct mg_worker *w, uint32_t idx)
 	struct rte_mbuf *m = rte_pktmbuf_copy(c->syn, w->mp, 0, UINT32_MAX);
 	struct mg_pkt_info pi;
 
-	if (m == NULL || mg_pkt_parse(m, &pi) != MG_PKT_TCP) {
-		rte_pktmbuf_free(m);
+	if (m == NULL) {
 		w->st.drop[MG_DROP_NOMBUF]++;
 		return; /* the connect timeout takes over */
 	}
+	mg_pkt_info_accepted_tcp(m, &pi);
 	mg_pkt_eth(m)->src_addr = w->sh->ports[f->ep_port_id].mac;
 	mg_pkt_eth(m)->dst_addr = f->ep_mac;
 	mg_pkt_nat_tcp(mg_pkt_ip(m, &pi), mg_pkt_tcp(m, &pi), f->snat_ip, f->snat_port,
@@ -295,7 +299,7 @@ connect_failed(struct mg_worker *w, uint32_t idx, uint8_t ev)
 
 	mg_event(w, ev, f->ep_ip, f->ep_port, 0);
 	ep_unbind(w, f);
-	connect_next(w, idx);
+	connect_next(w, idx, NULL);
 }
 
 /*
@@ -343,9 +347,10 @@ syn_input(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
 {
 	const struct rte_ipv4_hdr *ip = mg_pkt_ip(m, pi);
 	const struct rte_tcp_hdr *th = mg_pkt_tcp(m, pi);
+	const struct mg_lb_svc *svc = mg_lb_lookup(w->lb, ip->dst_addr, th->dst_port);
 	uint32_t idx;
 
-	if (mg_lb_lookup(w->lb, ip->dst_addr, th->dst_port) == NULL) {
+	if (svc == NULL) {
 		mg_drop(w, m, MG_DROP_NO_SERVICE);
 		return;
 	}
@@ -364,7 +369,7 @@ syn_input(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *pi)
 		return;
 	mg_half_open_add(w, mg_flow_get(w->ft, idx));
 	mg_flow_cold_get(w->ft, idx)->syn = m;
-	connect_next(w, idx);
+	connect_next(w, idx, svc);
 }
 
 /*
@@ -407,7 +412,7 @@ synproxy_open(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info 
 	f->seq_delta = rte_be_to_cpu_32(th->recv_ack) - 1;     /* the cookie, for now */
 	mg_flow_cold_get(w->ft, idx)->syn = syn;
 	mg_flow_cold_get(w->ft, idx)->held = m;
-	connect_next(w, idx);
+	connect_next(w, idx, NULL);
 	return true;
 }
 
@@ -850,7 +855,7 @@ mg_proxy_expire_cb(void *ctx, uint32_t idx)
 			w->st.connect_timeout++;
 			connect_failed(w, idx, MG_EV_CONNECT_TIMEOUT);
 		} else {
-			connect_next(w, idx); /* an attempt put off for want of mbufs */
+			connect_next(w, idx, NULL); /* an attempt put off for want of mbufs */
 		}
 		return;
 	}

@@ -21,10 +21,12 @@
  * `valgrind --tool=callgrind` (a small run: `bench_proxy 2000 20`) it gives
  * instruction counts per function:
  *   valgrind --tool=callgrind --toggle-collect='*timed_flood*' build/test/bench/bench_proxy 2000 0 1000
- *   valgrind --tool=callgrind --toggle-collect='*timed_burst*' build/test/bench/bench_proxy 0 10 1
+ *   valgrind --tool=callgrind --toggle-collect='*timed_burst*' --toggle-collect='*timed_expire*' \
+ *       build/test/bench/bench_proxy 0 10 1
  *
  *   [MG_BENCH_HUGE=1] build/test/bench/bench_proxy [bursts per size (default 200000)]
  *                     [connections/1000 (default 200; 0: none)] [only this many flows]
+ *                     [only this many connections per burst: 1 or 32]
  * MG_BENCH_HUGE=1 puts memory on 2 MiB hugepages, as the gateway runs (the
  * 1M-flow figure on 4 KiB pages is mostly TLB misses); not under valgrind.
  */
@@ -242,7 +244,8 @@ struct ep_side {
 };
 
 /* The timed parts, on their own so that callgrind can count them alone
- * (--toggle-collect=timed_burst: connections, timed_flood: established flows). */
+ * (--toggle-collect=timed_burst: connections, timed_flood: established flows,
+ * timed_expire: the release of closed flows). */
 static __rte_noinline void
 timed_burst(struct rte_mbuf **b, uint16_t n)
 {
@@ -252,6 +255,14 @@ timed_burst(struct rte_mbuf **b, uint16_t n)
 
 static uint64_t flood_bursts;
 
+/* The worker loop's expiry step, with its budget per loop. */
+static __rte_noinline void
+timed_expire(void)
+{
+	mg_proxy_expire(&w, 256);
+	mg_proxy_flush(&w);
+}
+
 static __rte_noinline void
 timed_flood(struct rte_mbuf **b, uint16_t n)
 {
@@ -260,120 +271,184 @@ timed_flood(struct rte_mbuf **b, uint16_t n)
 	mg_proxy_flush(&w);
 }
 
-static uint64_t
-one(uint32_t i, uint8_t flags_c, bool syn, struct ep_side *e)
+/* The client's initial sequence number for flow @p i: the SYN meshgate sends
+ * on carries it, which tells whose SYN it is. */
+static inline uint32_t
+client_isn(uint32_t i)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(mp), *out = NULL;
-	uint64_t t;
-
-	if (m == NULL)
-		die("out of mbufs");
-	frame(m, port_c, client_ip(i), IPB(10, 96, 0, 10), client_port(i), rte_cpu_to_be_16(80),
-	      flags_c, 1000, syn ? 0 : 5001);
-	t = rte_rdtsc();
-	timed_burst(&m, 1);
-	t = rte_rdtsc() - t;
-	if (syn) {
-		drain(&out);
-		if (out == NULL)
-			die("no SYN toward an endpoint");
-		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(out, struct rte_ipv4_hdr *, 14);
-		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
-
-		e->ep_ip = ip->dst_addr;
-		e->snat_ip = ip->src_addr;
-		e->ep_port = th->dst_port;
-		e->snat_port = th->src_port;
-		rte_pktmbuf_free(out);
-	} else {
-		drain(NULL);
-	}
-	return t;
+	return 1000u + i * 4u;
 }
 
+/*
+ * One step of the connections [i0, i0 + n) in one burst: a segment of each
+ * from the client (@p from_ep false) or its endpoint, timed. When the step
+ * is the clients' SYNs, the endpoint side of each flow is read from the
+ * SYNs meshgate sent on.
+ */
 static uint64_t
-one_ep(const struct ep_side *e, uint8_t flags)
+step(uint32_t i0, uint16_t n, bool from_ep, uint8_t flags, struct ep_side *e)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	struct rte_mbuf *b[MG_BURST], *out[MG_BURST];
+	bool syn = flags == RTE_TCP_SYN_FLAG;
 	uint64_t t;
 
-	if (m == NULL)
+	if (rte_pktmbuf_alloc_bulk(mp, b, n) != 0)
 		die("out of mbufs");
-	frame(m, port_b, e->ep_ip, e->snat_ip, e->ep_port, e->snat_port, flags, 5000, 1001);
+	for (uint16_t j = 0; j < n; j++) {
+		uint32_t i = i0 + j;
+
+		if (from_ep)
+			frame(b[j], port_b, e[i].ep_ip, e[i].snat_ip, e[i].ep_port, e[i].snat_port,
+			      flags, 5000, client_isn(i) + 1);
+		else
+			frame(b[j], port_c, client_ip(i), IPB(10, 96, 0, 10), client_port(i),
+			      rte_cpu_to_be_16(80), flags, client_isn(i) + (syn ? 0 : 1),
+			      syn ? 0 : 5001);
+	}
 	t = rte_rdtsc();
-	timed_burst(&m, 1);
+	timed_burst(b, n);
 	t = rte_rdtsc() - t;
+	if (!syn) {
+		drain(NULL);
+		return t;
+	}
+	if (rte_ring_dequeue_bulk(txr[1], (void **)out, n, NULL) != n)
+		die("not every SYN went on toward an endpoint");
+	for (uint16_t j = 0; j < n; j++) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(out[j], struct rte_ipv4_hdr *, 14);
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+		uint32_t i = (rte_be_to_cpu_32(th->sent_seq) - client_isn(0)) / 4u;
+
+		if (i < i0 || i >= i0 + n)
+			die("a SYN of another connection");
+		e[i].ep_ip = ip->dst_addr;
+		e[i].snat_ip = ip->src_addr;
+		e[i].ep_port = th->dst_port;
+		e[i].snat_port = th->src_port;
+	}
+	rte_pktmbuf_free_bulk(out, n);
 	drain(NULL);
 	return t;
 }
 
+static void
+events_drain(void)
+{
+	struct mg_event ev[256];
+
+	while (rte_ring_dequeue_burst_elem(sh.events[0], ev, sizeof(ev[0]), 256, NULL))
+		;
+}
+
+/* Handshakes of @p n connections, @p per_burst of them in each burst. */
 static struct ep_side *
-establish(uint32_t n, uint64_t *cycles)
+establish(uint32_t n, uint16_t per_burst, uint64_t *cycles)
 {
 	struct ep_side *e = calloc(n, sizeof(*e));
 
 	*cycles = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		*cycles += one(i, RTE_TCP_SYN_FLAG, true, &e[i]);
-		*cycles += one_ep(&e[i], RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
-		*cycles += one(i, RTE_TCP_ACK_FLAG, false, NULL);
-		if ((i & 1023) == 0) {
-			struct mg_event ev[256];
+	for (uint32_t i = 0; i < n; i += per_burst) {
+		uint16_t k = (uint16_t)RTE_MIN((uint32_t)per_burst, n - i);
 
-			while (rte_ring_dequeue_burst_elem(sh.events[0], ev, sizeof(ev[0]), 256, NULL))
-				;
-		}
+		*cycles += step(i, k, false, RTE_TCP_SYN_FLAG, e);
+		*cycles += step(i, k, true, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, e);
+		*cycles += step(i, k, false, RTE_TCP_ACK_FLAG, e);
+		if ((i & 1023) < per_burst)
+			events_drain();
 	}
 	return e;
 }
 
-static double
+#define N_ROUNDS 7 /* a figure is the median of this many rounds: the VM's tenants */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median, min and max of @p v[N_ROUNDS] (sorted in place). */
+struct spread {
+	double med, min, max;
+};
+
+static struct spread
+spread_of(double *v)
+{
+	qsort(v, N_ROUNDS, sizeof(v[0]), cmp_double);
+	return (struct spread){ v[N_ROUNDS / 2], v[0], v[N_ROUNDS - 1] };
+}
+
+/* Cycles per packet of @p bursts bursts over @p n established flows, in
+ * N_ROUNDS rounds. */
+static struct spread
 established_flood(uint32_t n, const struct ep_side *e, uint32_t bursts)
 {
 	struct rte_mbuf *b[MG_BURST];
-	uint64_t cycles = 0, pkts = 0;
+	double per_round[N_ROUNDS];
 
-	for (uint32_t k = 0; k < bursts; k++) {
-		bool reply = k & 1;
+	for (int r = 0; r < N_ROUNDS; r++) {
+		uint64_t cycles = 0, pkts = 0;
 
-		if (rte_pktmbuf_alloc_bulk(mp, b, MG_BURST) != 0)
-			die("out of mbufs");
-		for (int j = 0; j < MG_BURST; j++) {
-			uint32_t i = (uint32_t)(rte_rand() % n);
+		for (uint32_t k = 0; k < bursts / N_ROUNDS + 1; k++) {
+			bool reply = k & 1;
 
-			if (reply)
-				frame(b[j], port_b, e[i].ep_ip, e[i].snat_ip, e[i].ep_port,
-				      e[i].snat_port, RTE_TCP_ACK_FLAG, 5001, 1001);
-			else
-				frame(b[j], port_c, client_ip(i), IPB(10, 96, 0, 10), client_port(i),
-				      rte_cpu_to_be_16(80), RTE_TCP_ACK_FLAG, 1001, 5001);
+			if (rte_pktmbuf_alloc_bulk(mp, b, MG_BURST) != 0)
+				die("out of mbufs");
+			for (int j = 0; j < MG_BURST; j++) {
+				uint32_t i = (uint32_t)(rte_rand() % n);
+
+				if (reply)
+					frame(b[j], port_b, e[i].ep_ip, e[i].snat_ip, e[i].ep_port,
+					      e[i].snat_port, RTE_TCP_ACK_FLAG, 5001, client_isn(i) + 1);
+				else
+					frame(b[j], port_c, client_ip(i), IPB(10, 96, 0, 10),
+					      client_port(i), rte_cpu_to_be_16(80), RTE_TCP_ACK_FLAG,
+					      client_isn(i) + 1, 5001);
+			}
+			uint64_t t = rte_rdtsc();
+
+			timed_flood(b, MG_BURST);
+			cycles += rte_rdtsc() - t;
+			pkts += MG_BURST;
+			drain(NULL);
 		}
-		uint64_t t = rte_rdtsc();
-
-		timed_flood(b, MG_BURST);
-		cycles += rte_rdtsc() - t;
-		pkts += MG_BURST;
-		drain(NULL);
+		per_round[r] = (double)cycles / (double)pkts;
 	}
-	return (double)cycles / (double)pkts;
+	return spread_of(per_round);
 }
 
-/* Close every flow: FIN both ways and the last ACK (3 more segments each). */
+/*
+ * Close every flow: FIN both ways and the last ACK (3 more segments each),
+ * @p per_burst connections per burst; then the clock past TIME_WAIT and
+ * the expiry that releases each flow (keys, SNAT port, list), timed too:
+ * the end of a connection's life is part of its cost.
+ */
 static uint64_t
-close_all(uint32_t n, const struct ep_side *e)
+close_all(uint32_t n, uint16_t per_burst, const struct ep_side *e, uint64_t *expiry)
 {
 	uint64_t cycles = 0;
 
-	for (uint32_t i = 0; i < n; i++) {
-		cycles += one(i, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, false, NULL);
-		cycles += one_ep(&e[i], RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG);
-		cycles += one(i, RTE_TCP_ACK_FLAG, false, NULL);
-		if ((i & 1023) == 0) {
-			struct mg_event ev[256];
+	for (uint32_t i = 0; i < n; i += per_burst) {
+		uint16_t k = (uint16_t)RTE_MIN((uint32_t)per_burst, n - i);
 
-			while (rte_ring_dequeue_burst_elem(sh.events[0], ev, sizeof(ev[0]), 256, NULL))
-				;
-		}
+		cycles += step(i, k, false, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, (struct ep_side *)e);
+		cycles += step(i, k, true, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, (struct ep_side *)e);
+		cycles += step(i, k, false, RTE_TCP_ACK_FLAG, (struct ep_side *)e);
+		if ((i & 1023) < per_burst)
+			events_drain();
+	}
+	events_drain();
+	w.now_ms += 3600 * 1000;
+	*expiry = 0;
+	while (mg_flow_count(w.ft) > 0) {
+		uint64_t t = rte_rdtsc();
+
+		timed_expire();
+		*expiry += rte_rdtsc() - t;
+		events_drain();
 	}
 	return cycles;
 }
@@ -406,8 +481,9 @@ main(int argc, char **argv)
 	ports();
 	printf("bench_proxy: meshgate's packet path alone (ring ports, no driver), TSC %.2f GHz, "
 	       "%s pages\n", hz / 1e9, huge ? "2 MiB" : "4 KiB");
-	printf("%-10s %14s %14s %16s %14s\n", "flows", "cycles/pkt", "ns/pkt", "Mpps (1 core)",
-	       "bytes/flow");
+	printf("(medians of %d rounds; min-max beside)\n", N_ROUNDS);
+	printf("%-10s %12s %16s %10s %14s %12s\n", "flows", "cycles/pkt", "(min-max)", "ns/pkt",
+	       "Mpps (1 core)", "bytes/flow");
 	if (argc > 3) {
 		sizes[0] = (uint32_t)atoi(argv[3]);
 		n_sizes = 1;
@@ -416,30 +492,48 @@ main(int argc, char **argv)
 		uint32_t n = sizes[s];
 		uint64_t setup;
 		struct ep_side *e;
-		double c;
+		struct spread c;
+		char mm[32];
 
 		gateway(n + 1024);
-		e = establish(n, &setup);
+		e = establish(n, MG_BURST, &setup);
 		c = established_flood(n, e, bursts);
-		printf("%-10u %14.1f %14.1f %16.2f %14zu\n", n, c, c / hz * 1e9, hz / c / 1e6,
-		       mg_flow_bytes_per_flow());
+		snprintf(mm, sizeof(mm), "(%.0f-%.0f)", c.min, c.max);
+		printf("%-10u %12.1f %16s %10.1f %14.2f %12zu\n", n, c.med, mm, c.med / hz * 1e9,
+		       hz / c.med / 1e6, mg_flow_bytes_per_flow());
 		free(e);
 		gateway_free();
 	}
-	/* Connections: handshake, then the close, for fresh flows each time. */
-	if (conns > 0) {
-		uint64_t setup, teardown;
-		struct ep_side *e;
+	/* Connections: handshake, close and release, for fresh flows each time;
+	 * one connection per burst (the worst case: every burst's fixed cost on
+	 * one connection) and 32 per burst (a loaded gateway's bursts). */
+	for (int batch = 0; conns > 0 && batch < 2; batch++) {
+		uint16_t per_burst = batch == 0 ? 1 : MG_BURST;
+		uint32_t per_round = conns / N_ROUNDS + 1;
+		double tot[N_ROUNDS], hs[N_ROUNDS], cl[N_ROUNDS], rel[N_ROUNDS];
 
-		gateway(conns + 1024);
-		e = establish(conns, &setup);
-		teardown = close_all(conns, e);
-		printf("connections: %u, %.0f cycles each (handshake %.0f + close %.0f, 6 segments), "
-		       "%.0f connections/s per core\n", conns, (double)(setup + teardown) / conns,
-		       (double)setup / conns, (double)teardown / conns,
-		       hz / ((double)(setup + teardown) / conns));
-		free(e);
-		gateway_free();
+		if (argc > 4 && atoi(argv[4]) != per_burst)
+			continue;
+		for (int r = 0; r < N_ROUNDS; r++) {
+			uint64_t setup, teardown, expiry;
+			struct ep_side *e;
+
+			gateway(per_round + 1024);
+			e = establish(per_round, per_burst, &setup);
+			teardown = close_all(per_round, per_burst, e, &expiry);
+			hs[r] = (double)setup / per_round;
+			cl[r] = (double)teardown / per_round;
+			rel[r] = (double)expiry / per_round;
+			tot[r] = hs[r] + cl[r] + rel[r];
+			free(e);
+			gateway_free();
+		}
+		struct spread t = spread_of(tot);
+
+		printf("connections, %2u per burst: %u, %.0f cycles each (min %.0f, max %.0f; medians: "
+		       "handshake %.0f + close %.0f + release %.0f; 6 segments), %.0f connections/s "
+		       "per core\n", per_burst, per_round * N_ROUNDS, t.med, t.min, t.max,
+		       spread_of(hs).med, spread_of(cl).med, spread_of(rel).med, hz / t.med);
 	}
 	rte_eal_cleanup();
 	return 0;
