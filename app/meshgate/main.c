@@ -3,7 +3,7 @@
  * meshgate: the gateway application.
  *
  *   meshgate [EAL options] -- [--config FILE] [-i] [--cmdline-file FILE]
- *                             [--stats-period N] [--idle-sleep US] ...
+ *                             [--stats-period N] [--idle-sleep US] [--idle-yield] ...
  *
  * The configuration is read and checked before the EAL starts, so a bad
  * file costs nothing and leaves nothing behind. Then: EAL, ports, workers
@@ -67,7 +67,8 @@ usage(const char *prog)
 	       "  -i, --interactive        run the CLI on this terminal (prompt \"meshgate> \")\n"
 	       "      --cmdline-file FILE  run the CLI commands of FILE at start\n"
 	       "      --stats-period N     print port and lcore counters every N seconds\n"
-	       "      --idle-sleep US      idle workers sleep US microseconds (shared cores)\n"
+	       "      --idle-sleep US      idle workers sleep US microseconds (test beds)\n"
+	       "      --idle-yield         idle workers yield the core (workers sharing cores)\n"
 	       "      --drivers-conf DIR   directory of port profiles (default %s)\n"
 	       "      --cli-socket PATH    serve the CLI on a Unix socket (mode 0600)\n"
 	       "      --check-config       load and check the configuration, then exit\n"
@@ -94,13 +95,14 @@ parse_uint(const char *opt, const char *s, uint32_t max, uint32_t *out)
 static int
 parse_app_args(int argc, char **argv, struct app_opts *o)
 {
-	enum { OPT_CMDFILE = 256, OPT_STATS, OPT_IDLE, OPT_DRIVERS, OPT_CHECK, OPT_SOCKET };
+	enum { OPT_CMDFILE = 256, OPT_STATS, OPT_IDLE, OPT_YIELD, OPT_DRIVERS, OPT_CHECK, OPT_SOCKET };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "cmdline-file", required_argument, NULL, OPT_CMDFILE },
 		{ "stats-period", required_argument, NULL, OPT_STATS },
 		{ "idle-sleep", required_argument, NULL, OPT_IDLE },
+		{ "idle-yield", no_argument, NULL, OPT_YIELD },
 		{ "drivers-conf", required_argument, NULL, OPT_DRIVERS },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "cli-socket", required_argument, NULL, OPT_SOCKET },
@@ -124,6 +126,9 @@ parse_app_args(int argc, char **argv, struct app_opts *o)
 		case OPT_STATS:
 			if (parse_uint("--stats-period", optarg, 86400, &o->stats_period) < 0)
 				return -1;
+			break;
+		case OPT_YIELD:
+			o->gw.idle_yield = true;
 			break;
 		case OPT_IDLE:
 			if (parse_uint("--idle-sleep", optarg, 100000, &o->gw.idle_sleep_us) < 0)

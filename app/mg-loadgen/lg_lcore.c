@@ -66,28 +66,38 @@ steer_queue(const struct mg_lg_lcore *lc, const struct rte_mbuf *m, uint16_t n)
 	return mg_owner_client(n, ip->src_addr, th->src_port);
 }
 
-/* Send a port's buffered frames on their owners' queues; keep what a full
- * queue refused, in order, for the next flush. */
+/*
+ * Send a port's buffered frames on their owners' queues. What a full queue
+ * refuses is dropped (tx_drop), as a NIC drops on a full RX ring: kept, it
+ * would hold up the other queues' traffic behind a worker that is not
+ * running (two workers sharing a core run in turns).
+ */
 static uint16_t
 flush_steered(struct mg_lg_lcore *lc, uint16_t port, struct mg_lg_txq *t)
 {
-	uint16_t nq = lc->n_txq[port], left = 0, sent_all = 0;
+	uint16_t nq = lc->n_txq[port], sent_all = 0;
 	struct rte_mbuf *q[MG_LG_MAX_RXQ][MG_LG_TXBUF];
+	uint32_t len[MG_LG_MAX_RXQ][MG_LG_TXBUF];
 	uint16_t qn[MG_LG_MAX_RXQ] = { 0 };
 
 	for (uint16_t i = 0; i < t->n; i++) {
 		uint16_t k = steer_queue(lc, t->pkts[i], nq);
 
+		len[k][qn[k]] = t->pkts[i]->pkt_len; /* a sent mbuf is the driver's */
 		q[k][qn[k]++] = t->pkts[i];
 	}
 	for (uint16_t k = 0; k < nq; k++) {
 		uint16_t sent = qn[k] ? rte_eth_tx_burst(port, k, q[k], qn[k]) : 0;
 
 		sent_all += sent;
-		for (uint16_t i = sent; i < qn[k]; i++)
-			t->pkts[left++] = q[k][i];
+		for (uint16_t i = 0; i < sent; i++)
+			lc->c.tx_bytes += len[k][i];
+		if (sent < qn[k]) {
+			lc->c.tx_drop += qn[k] - sent;
+			rte_pktmbuf_free_bulk(&q[k][sent], qn[k] - sent);
+		}
 	}
-	t->n = left;
+	t->n = 0;
 	return sent_all;
 }
 
@@ -101,15 +111,7 @@ flush(struct mg_lg_lcore *lc, uint16_t port)
 	if (t->n == 0)
 		return;
 	if (lc->n_txq[port] > 1) {
-		uint16_t n = t->n;
-
-		for (uint16_t i = 0; i < n; i++)
-			bytes += t->pkts[i]->pkt_len;
-		sent = flush_steered(lc, port, t);
-		for (uint16_t i = 0; i < t->n; i++)
-			bytes -= t->pkts[i]->pkt_len;
-		lc->c.tx_pkts += sent;
-		lc->c.tx_bytes += bytes;
+		lc->c.tx_pkts += flush_steered(lc, port, t);
 		return;
 	}
 	for (uint16_t i = 0; i < t->n; i++)

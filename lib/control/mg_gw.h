@@ -44,6 +44,7 @@ extern int mg_logtype_ctl;
 
 struct mg_gw_opts {
 	uint32_t idle_sleep_us;   /**< workers sleep this long when a poll finds nothing */
+	bool idle_yield;          /**< workers yield the core (sched_yield) when a poll finds nothing */
 	const char *drivers_conf; /**< directory of port profiles ("" = built-in) */
 };
 

@@ -4,8 +4,13 @@
  * burst to completion, flush, and once per loop report a quiescent state so
  * the control lcore knows this worker holds no reference to an old table.
  * Timers are checked every millisecond. With --idle-sleep, a loop that found
- * nothing sleeps briefly (for shared cores and test beds; off by default).
+ * nothing sleeps briefly (for test beds; off by default). With --idle-yield
+ * it gives the core to whatever else is runnable there (sched_yield): for
+ * workers that share a core, so that one with nothing to do does not spin
+ * out its time slice while the other's queue fills. Neither is on the
+ * packet path: only a loop without packets makes the call.
  */
+#include <sched.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -77,6 +82,8 @@ mg_gw_worker_loop(void *arg)
 		} else if (gw->opts.idle_sleep_us) {
 			/* Stays online: the control lcore waits at most one sleep. */
 			usleep(gw->opts.idle_sleep_us);
+		} else if (gw->opts.idle_yield) {
+			sched_yield();
 		}
 	}
 	rte_rcu_qsbr_thread_offline(gw->rcu, w->id);
