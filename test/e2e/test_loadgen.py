@@ -86,39 +86,56 @@ def telemetry(prefix, cmd):
     return json.loads(reply)[cmd.split(",")[0]]
 
 
-@pytest.fixture
-def gateway(tmp_path):
-    """meshgate on a memif server port; stopped by its PID."""
-    prefix = "e2e-lg%d" % os.getpid()
+def start_gateway(tmp_path, workers=1, extra=("--idle-sleep", "10")):
+    """meshgate on a memif server port, @workers workers on core 1; stopped by its PID."""
+    prefix = "e2e-lg%d-%d" % (os.getpid(), workers)
     sock = str(tmp_path / "memif.sock")
     conf = tmp_path / "gw.yaml"
     conf.write_text(config(sock))
     logf = open(tmp_path / "meshgate.log", "w")
-    p = subprocess.Popen([str(MESHGATE), "--lcores", "0@0,1@1", "--file-prefix", prefix,
-                          "-m", "256", "--huge-unlink", "--no-pci", "--", "--config", str(conf), "--idle-sleep", "10"],
+    lcores = "0@0," + ",".join("%d@1" % (i + 1) for i in range(workers))
+    p = subprocess.Popen([str(MESHGATE), "--lcores", lcores, "--file-prefix", prefix,
+                          "-m", "256", "--huge-unlink", "--no-pci", "--", "--config", str(conf)] + list(extra),
                          stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    gw = {"prefix": prefix, "sock": sock, "proc": p, "log": tmp_path / "meshgate.log", "logf": logf,
+          "workers": workers}
+    for _ in range(300):
+        if "meshgate: running" in (tmp_path / "meshgate.log").read_text(errors="replace"):
+            break
+        if p.poll() is not None:
+            stop_gateway(gw)
+            pytest.fail((tmp_path / "meshgate.log").read_text())
+        time.sleep(0.1)
+    return gw
+
+
+def stop_gateway(gw):
+    p = gw["proc"]
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    gw["logf"].close()
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    gw = start_gateway(tmp_path)
     try:
-        for _ in range(300):
-            if "meshgate: running" in (tmp_path / "meshgate.log").read_text(errors="replace"):
-                break
-            assert p.poll() is None, (tmp_path / "meshgate.log").read_text()
-            time.sleep(0.1)
-        yield {"prefix": prefix, "sock": sock, "proc": p, "log": tmp_path / "meshgate.log"}
+        yield gw
     finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        logf.close()
+        stop_gateway(gw)
 
 
 def loadgen(gw, args, timeout=40):
+    # As many RX queues as meshgate has TX queues (one per worker, one for control).
     cmd = [str(LOADGEN), "--lcores", "0@0,1@0", "--file-prefix", gw["prefix"] + "-lg", "-m", "128", "--huge-unlink",
            "--no-pci", "--vdev=net_memif0,role=client,socket=%s" % gw["sock"], "--",
-           "--json", "--rxq", "2", "--servers", "10.0.2.1/%d" % SERVERS, "--mbufs", "8191"] + args
+           "--json", "--rxq", str(gw.get("workers", 1) + 1), "--servers", "10.0.2.1/%d" % SERVERS,
+           "--mbufs", "8191"] + args
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr[-3000:]
     out = {}
@@ -160,6 +177,31 @@ def test_every_reported_connection_completed_through_meshgate(gateway):
     assert d["connect_failed"] == 0 and d["connect_retry"] == 0, d
     assert after.get("drop_no_flow", 0) == before.get("drop_no_flow", 0)
     assert after.get("drop_flow_state", 0) == before.get("drop_flow_state", 0)
+
+
+def test_steered_segments_need_no_handoff_between_two_workers(tmp_path):
+    """mg-loadgen --steer 2 puts each segment on the queue of the worker that owns it
+    (lib/proxy/mg_owner.h), as an RSS NIC with meshgate's key would: every connection
+    completes, both workers carry flows, and not one segment is handed off."""
+    gw = start_gateway(tmp_path, workers=2, extra=("--idle-yield",))
+    try:
+        n = 3000
+        before = telemetry(gw["prefix"], "/meshgate/stats")
+        res = loadgen(gw, ["--steer", "2", "--mode", "conn", "--conns", "64", "--count", str(n),
+                           "--duration", "0", "--warmup", "0", "--timeout", "3000", "--drain", "5"])
+        after = telemetry(gw["prefix"], "/meshgate/stats")
+        workers = telemetry(gw["prefix"], "/meshgate/workers")
+    finally:
+        stop_gateway(gw)
+    c = res["total"]["counters"]
+    d = {k: after[k] - before[k] for k in ("flows_new", "connect_ok", "handoff_in", "handoff_out")}
+    per_worker = [w["flows_new"] for w in workers.values()]
+    print("steered over 2 workers: %d connections completed, flows per worker %s, hand-offs %d/%d"
+          % (c["conn_completed"], per_worker, d["handoff_out"], d["handoff_in"]))
+    assert c["conn_completed"] == n and res["total"]["inflight"] == 0, c
+    assert d["flows_new"] == n and d["connect_ok"] == n, d
+    assert d["handoff_out"] == 0 and d["handoff_in"] == 0, d
+    assert len(per_worker) == 2 and min(per_worker) > n // 4, per_worker
 
 
 def test_flood_flows_are_opened_through_meshgate(gateway):
