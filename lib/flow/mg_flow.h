@@ -80,13 +80,14 @@ struct mg_flow {
 	uint8_t tclass;      /**< timeout list the flow is on */
 	uint8_t client_port_id; /**< DPDK port toward the client */
 	uint8_t ep_port_id;     /**< DPDK port toward the endpoint */
-	uint16_t snat_idx;      /**< which full-NAT source address */
+	uint16_t csum_ip;       /**< client -> endpoint rewrite: IPv4 checksum delta (mg_pkt_nat_delta) */
 	uint32_t expire_ms;  /**< worker clock deadline */
 	uint32_t tnext;      /**< timeout list links */
 	uint32_t tprev;
 	uint32_t seq_delta;  /**< SYN-proxied flows: endpoint ISN - our cookie ISN */
 	uint8_t flags;       /**< MG_FLOW_F_* */
 	uint8_t rst_from;    /**< the state a RST ended (0: none) | MG_FLOW_RST_*, see mg_proxy_tcp.c */
+	uint16_t csum_tcp;   /**< client -> endpoint rewrite: TCP checksum delta; replies use ~delta */
 } __rte_cache_aligned;
 
 /* Each side's tuple sits where mg_flow_hash.c compares it with a key. */
@@ -115,7 +116,7 @@ struct mg_flow_cold {
 	uint64_t syn_tsc;        /**< when the current attempt's SYN left */
 	uint32_t rst_seq;        /**< the last RST's sequence number, as its receiver saw it */
 	uint32_t tried[MG_FLOW_MAX_ATTEMPTS]; /**< endpoint ids already tried */
-	uint16_t svc_port;       /**< unused padding for now */
+	uint16_t snat_idx;       /**< which full-NAT source address (pool) the SNAT port is from */
 };
 
 struct mg_flow_tlist {

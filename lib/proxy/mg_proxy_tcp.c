@@ -6,7 +6,7 @@
  * - a flow in SYN_SENT holds the client's SYN (cold->syn) and is on the
  *   SYN_SENT timeout list with deadline = attempt start + connect timeout;
  * - a flow's endpoint key is bound exactly when f->ep_ip != 0, and then it
- *   holds one SNAT port from pool f->snat_idx;
+ *   holds one SNAT port from pool snat_idx (in its cold part);
  * - the client sees either the SYN+ACK of the endpoint that accepted, or one
  *   RST when every attempt failed;
  * - a SYN-proxied flow (MG_FLOW_F_SYNPROXY) in SYN_SENT holds the client's
@@ -32,15 +32,16 @@ deadline(const struct mg_worker *w, uint8_t state)
 
 /* Give the flow's endpoint side back: key and SNAT port. */
 static void
-ep_unbind(struct mg_worker *w, struct mg_flow *f)
+ep_unbind(struct mg_worker *w, uint32_t idx)
 {
+	struct mg_flow *f = mg_flow_get(w->ft, idx);
 	struct mg_flow_key k;
 
 	if (f->ep_ip == 0)
 		return;
 	mg_flow_ep_key(f, &k);
 	mg_flow_unbind(w->ft, &k);
-	mg_snat_put(w, f->ep_port_id, f->snat_idx, f->snat_port);
+	mg_snat_put(w, f->ep_port_id, mg_flow_cold_get(w->ft, idx)->snat_idx, f->snat_port);
 	f->ep_ip = 0;
 }
 
@@ -55,7 +56,7 @@ flow_end(struct mg_worker *w, uint32_t idx)
 		mg_event(w, f->state == MG_TCP_SYN_SENT ? MG_EV_CONNECT_ABORTED : MG_EV_CLOSED,
 			 f->ep_ip, f->ep_port, 0);
 	mg_half_open_done(w, f);
-	ep_unbind(w, f);
+	ep_unbind(w, idx);
 	mg_flow_release(w->ft, idx);
 	w->st.flows_closed++;
 }
@@ -178,15 +179,17 @@ connect_next(struct mg_worker *w, uint32_t idx, const struct mg_lb_svc *svc)
 			counted = true;
 			break;
 		}
-		f->snat_idx = ep->snat_idx;
+		c->snat_idx = ep->snat_idx;
 		f->snat_ip = sh->snat_ips[ep->snat_idx];
 		f->snat_port = sport;
 		f->ep_ip = ep->ip;
 		f->ep_port = ep->port;
 		f->ep_port_id = (uint8_t)ep->port_id;
+		mg_pkt_nat_delta(f->client_ip, f->client_port, f->vip, f->vport, f->snat_ip,
+				 f->snat_port, f->ep_ip, f->ep_port, &f->csum_ip, &f->csum_tcp);
 		mg_flow_ep_key(f, &k);
 		if (mg_flow_bind(w->ft, &k, idx, MG_TCP_DIR_REPLY) < 0) {
-			ep_unbind(w, f);
+			ep_unbind(w, idx);
 			w->st.drop[MG_DROP_FLOW_FULL]++;
 			counted = true;
 			break;
@@ -196,7 +199,7 @@ connect_next(struct mg_worker *w, uint32_t idx, const struct mg_lb_svc *svc)
 			/* No mbuf now: the connect timeout will try again. */
 			w->st.drop[MG_DROP_NOMBUF]++;
 			f->attempts--;
-			ep_unbind(w, f);
+			ep_unbind(w, idx);
 			mg_flow_timer_set(w->ft, idx, MG_TCP_SYN_SENT, deadline(w, MG_TCP_SYN_SENT));
 			return;
 		}
@@ -298,7 +301,7 @@ connect_failed(struct mg_worker *w, uint32_t idx, uint8_t ev)
 	struct mg_flow *f = mg_flow_get(w->ft, idx);
 
 	mg_event(w, ev, f->ep_ip, f->ep_port, 0);
-	ep_unbind(w, f);
+	ep_unbind(w, idx);
 	connect_next(w, idx, NULL);
 }
 
@@ -537,7 +540,8 @@ to_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info *p
 		ack_shift(th, f->seq_delta);
 	eth->src_addr = w->sh->ports[f->ep_port_id].mac;
 	eth->dst_addr = f->ep_mac;
-	mg_pkt_nat_tcp(mg_pkt_ip(m, pi), th, f->snat_ip, f->snat_port, f->ep_ip, f->ep_port);
+	mg_pkt_nat_tcp_delta(mg_pkt_ip(m, pi), th, f->snat_ip, f->snat_port, f->ep_ip, f->ep_port,
+			     f->csum_ip, f->csum_tcp);
 	mg_tx(w, f->ep_port_id, m);
 }
 
@@ -728,7 +732,8 @@ from_endpoint(struct mg_worker *w, struct rte_mbuf *m, const struct mg_pkt_info 
 		seq_shift(th, f->seq_delta);
 	eth->src_addr = w->sh->ports[f->client_port_id].mac;
 	eth->dst_addr = f->client_mac;
-	mg_pkt_nat_tcp(mg_pkt_ip(m, pi), th, f->vip, f->vport, f->client_ip, f->client_port);
+	mg_pkt_nat_tcp_delta(mg_pkt_ip(m, pi), th, f->vip, f->vport, f->client_ip, f->client_port,
+			     (uint16_t)~f->csum_ip, (uint16_t)~f->csum_tcp);
 	mg_tx(w, f->client_port_id, m);
 }
 

@@ -1403,6 +1403,51 @@ test_nat_tcp_random(void **state)
 }
 
 /*
+ * A flow's precomputed deltas (mg_pkt_nat_delta) rewrite exactly as
+ * mg_pkt_nat_tcp() does, both ways: client -> endpoint with the deltas,
+ * endpoint -> client with ~deltas, back to the original bytes. Random
+ * frames, and every value of the endpoint port (so every checksum result).
+ */
+static void
+test_nat_tcp_delta(void **state)
+{
+	(void)state;
+	static struct frame f, g, orig;
+
+	for (uint32_t iter = 0; iter < 50000 + 65536; iter++) {
+		uint32_t sip = (uint32_t)rnd(), dip = (uint32_t)rnd();
+		uint16_t sp = (uint16_t)rnd(), dp = (uint16_t)rnd();
+		uint16_t d_ip, d_tcp;
+
+		if (iter < 50000) {
+			mk_random_tcp(&f);
+		} else {
+			mk_tcp(&f, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 0, 13);
+			sip = rte_cpu_to_be_32(SNAT_IP);
+			sp = rte_cpu_to_be_16(40001);
+			dip = rte_cpu_to_be_32(EP_IP);
+			dp = rte_cpu_to_be_16((uint16_t)(iter - 50000));
+		}
+		orig = f;
+		g = f;
+		struct rte_ipv4_hdr *ip = ip_of(&f), *gip = ip_of(&g);
+		struct rte_tcp_hdr *th = tcp_of(&f), *gth = tcp_of(&g);
+
+		mg_pkt_nat_delta(ip->src_addr, th->src_port, ip->dst_addr, th->dst_port,
+				 sip, sp, dip, dp, &d_ip, &d_tcp);
+		mg_pkt_nat_tcp_delta(ip, th, sip, sp, dip, dp, d_ip, d_tcp);
+		mg_pkt_nat_tcp(gip, gth, sip, sp, dip, dp);
+		assert_memory_equal(f.b, g.b, f.len);
+		check_csums(ip, th);
+		/* The reply's rewrite: the reverse mapping, with the negated deltas. */
+		mg_pkt_nat_tcp_delta(ip, th, ip_of(&orig)->src_addr, tcp_of(&orig)->src_port,
+				     ip_of(&orig)->dst_addr, tcp_of(&orig)->dst_port,
+				     (uint16_t)~d_ip, (uint16_t)~d_tcp);
+		assert_memory_equal(f.b, orig.b, orig.len);
+	}
+}
+
+/*
  * Sweep one 16-bit input through all its values, so that every possible
  * checksum result is produced, 0x0000 included.
  */
@@ -1965,6 +2010,7 @@ main(void)
 		cmocka_unit_test(test_csum_update),
 		cmocka_unit_test(test_nat_tcp_random),
 		cmocka_unit_test(test_nat_tcp_sweep),
+		cmocka_unit_test(test_nat_tcp_delta),
 		cmocka_unit_test(test_fuzz_guarded),
 	};
 
