@@ -232,37 +232,6 @@ parse_icmp(const uint8_t *frame, uint32_t dlen, uint32_t l4_off,
 	return MG_PKT_ICMP;
 }
 
-/*
- * Is the checksum of an option-less IPv4 header right? Five 32-bit words
- * summed in 64 bits and folded: the one's-complement sum is the same in
- * any word size and byte order, and a right header sums to 0xffff. A third
- * of the instructions of rte_ipv4_cksum()'s generic loop, for the one
- * header size meshgate accepts.
- */
-static inline bool
-ipv4_hdr20_cksum_ok(const struct rte_ipv4_hdr *ip)
-{
-	uint32_t w[5];
-	uint64_t s;
-
-	memcpy(w, ip, sizeof(w));
-	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return s == 0xffff;
-}
-
-/* 0/8 ("this network"), 127/8 (loopback), 224/4 and 240/4 (incl. broadcast). */
-static inline int
-ipv4_src_martian(rte_be32_t src)
-{
-	uint32_t first = rte_be_to_cpu_32(src) >> 24;
-
-	return first == 0 || first == 127 || first >= 224;
-}
-
 static inline enum mg_pkt_kind
 parse_ipv4(const struct rte_mbuf *m, const uint8_t *frame, uint32_t dlen,
 	   struct mg_pkt_info *pi)
@@ -292,7 +261,7 @@ parse_ipv4(const struct rte_mbuf *m, const uint8_t *frame, uint32_t dlen,
 	ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	if (unlikely(ck == RTE_MBUF_F_RX_IP_CKSUM_BAD))
 		return pkt_drop(pi, MG_DROP_IP_CSUM);
-	if (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && unlikely(!ipv4_hdr20_cksum_ok(ip)))
+	if (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && unlikely(!mg_pkt_ipv4_hdr20_cksum_ok(ip)))
 		return pkt_drop(pi, MG_DROP_IP_CSUM);
 	if (unlikely(ip->fragment_offset &
 		     RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
@@ -301,7 +270,7 @@ parse_ipv4(const struct rte_mbuf *m, const uint8_t *frame, uint32_t dlen,
 	 * onto the wire (RFC 1122 3.2.1.7, RFC 1812 4.2.2.9). */
 	if (unlikely(ip->time_to_live == 0))
 		return pkt_drop(pi, MG_DROP_IP_TTL);
-	if (unlikely(ipv4_src_martian(ip->src_addr)))
+	if (unlikely(mg_pkt_ipv4_src_martian(ip->src_addr)))
 		return pkt_drop(pi, MG_DROP_IP_SRC);
 
 	l4_off = ETH_LEN + ihl;
@@ -317,7 +286,7 @@ parse_ipv4(const struct rte_mbuf *m, const uint8_t *frame, uint32_t dlen,
 }
 
 enum mg_pkt_kind
-mg_pkt_parse(const struct rte_mbuf *m, struct mg_pkt_info *pi)
+mg_pkt_parse_full(const struct rte_mbuf *m, struct mg_pkt_info *pi)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t dlen = rte_pktmbuf_data_len(m);

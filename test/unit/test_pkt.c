@@ -1716,9 +1716,13 @@ fuzz_check(struct rte_mbuf *m, struct fuzz_stats *st)
 {
 	const uint8_t *b = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t dlen = rte_pktmbuf_data_len(m), plen = rte_pktmbuf_pkt_len(m);
-	struct mg_pkt_info pi, ref;
+	struct mg_pkt_info pi, ref, full;
 	enum mg_pkt_kind k = mg_pkt_parse(m, &pi);
 	static uint8_t copy[GUARD_ROOM + 256];
+
+	/* The inline fast path and the full validation agree on everything. */
+	assert_int_equal(mg_pkt_parse_full(m, &full), k);
+	assert_memory_equal(&full, &pi, sizeof(pi));
 	const uint8_t *all = rte_pktmbuf_read(m, 0, plen, copy);
 
 	assert_non_null(all);
