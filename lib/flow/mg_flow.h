@@ -213,6 +213,9 @@ uint32_t mg_flow_alloc(struct mg_flow_table *ft);
  */
 int mg_flow_bind(struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t idx, int dir);
 
+/** Occupied slots of the index, counted bucket by bucket (for audits: equals n_keys). */
+uint32_t mg_flow_index_slots_used(const struct mg_flow_table *ft);
+
 /** Start loading the index buckets that flow @p idx's keys live in (first choice). */
 void mg_flow_prefetch_keys(const struct mg_flow_table *ft, uint32_t idx);
 

@@ -312,3 +312,14 @@ mg_flow_lookup_bulk(struct mg_flow_table *ft, const struct mg_flow_key **keys,
 				  ft->buckets[at / MG_FLOW_BUCKET_SLOTS].ref[at % MG_FLOW_BUCKET_SLOTS];
 		}
 }
+
+uint32_t
+mg_flow_index_slots_used(const struct mg_flow_table *ft)
+{
+	uint32_t used = 0;
+
+	for (uint32_t b = 0; b < ft->n_buckets; b++)
+		used += (uint32_t)__builtin_popcount(
+			~bucket_match(&ft->buckets[b], MG_FLOW_SIG_EMPTY) & 0xff);
+	return used;
+}

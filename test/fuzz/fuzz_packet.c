@@ -470,8 +470,8 @@ check_table(struct mg_worker *w)
 	}
 	if (live != mg_flow_count(ft))
 		die("live flows and the free stack disagree");
-	if ((uint32_t)rte_hash_count(ft->hash) != keys)
-		die("the flow hash holds keys of no live flow");
+	if (ft->n_keys != keys || mg_flow_index_slots_used(ft) != keys)
+		die("the flow index holds keys of no live flow");
 }
 
 /* Run the workers' hand-off rings, flush, empty the TX rings, check. */
@@ -974,8 +974,8 @@ finish(struct run *r)
 			rte_pktmbuf_free(m);
 		if (mg_flow_count(wk[w].ft) != 0)
 			die("flows left after the drain");
-		if (rte_hash_count(wk[w].ft->hash) != 0)
-			die("keys left in the flow hash after the drain");
+		if (wk[w].ft->n_keys != 0 || mg_flow_index_slots_used(wk[w].ft) != 0)
+			die("keys left in the flow index after the drain");
 		if (wk[w].st.half_open != 0)
 			die("half-open flows counted after the drain");
 		for (uint32_t b = 0; b < RTE_DIM(wk[w].half_open_src); b++)

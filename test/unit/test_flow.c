@@ -151,6 +151,7 @@ test_full_index_both_keys(void **state)
 	}
 	assert_int_equal(mg_flow_alloc(ft), MG_FLOW_NONE);
 	assert_int_equal(ft->n_keys, 2 * N);
+	assert_int_equal(mg_flow_index_slots_used(ft), 2 * N);
 	print_message("  %u keys in %u buckets: %" PRIu64 " cuckoo moves\n", 2 * N, ft->n_buckets,
 		      ft->key_moves);
 	assert_true(ft->key_moves > 0);
