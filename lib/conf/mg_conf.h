@@ -38,7 +38,7 @@ extern "C" {
 #define MG_CONF_ERR_LEN 512
 #define MG_MAX_PORTS 16       /**< DPDK ports used by the gateway */
 #define MG_MAX_ROUTES 64
-#define MG_MAX_SNAT 64        /**< full-NAT source addresses */
+#define MG_MAX_SNAT 256       /**< full-NAT source addresses (64,512 flows each, node-wide) */
 #define MG_MAX_VIPS 4         /**< clusterIPs / addresses per service */
 #define MG_MAX_SVC_PORTS 16   /**< ports per service */
 #define MG_MAX_CLUSTERS 16    /**< local + remote clusters */

@@ -70,7 +70,7 @@ extern "C" {
 #define MG_BURST 32
 #define MG_TX_BUF 64
 #define MG_MAX_ETHPORTS 16
-#define MG_ADDRSET_SIZE 256
+#define MG_ADDRSET_SIZE 1024 /* open addressing: ports, SNAT addresses (256) and more, < 1/2 full */
 #define MG_RSS_KEY_MAX 52       /**< longest RSS key of a supported NIC (i40e) */
 
 /** Events a worker reports to the control lcore. */

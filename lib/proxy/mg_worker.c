@@ -60,14 +60,18 @@ mg_worker_init(struct mg_worker *w, struct mg_proxy_shared *sh, uint16_t id,
 		return -ENOMEM;
 	for (uint16_t s = 0; s < sh->n_snat; s++) {
 		struct mg_snat_pool *p = &w->pools[s];
+		/* This worker's share of the range: the ports p with p % n == id. */
+		uint32_t share = (uint32_t)(sh->snat_port_max - sh->snat_port_min + 1) / n + 1;
 		uint32_t cap = 0;
 
-		p->ports = rte_malloc_socket("mg_snat", sizeof(uint16_t) * 65536, 0, socket_id);
+		p->ports = rte_malloc_socket("mg_snat", sizeof(uint16_t) * share, 0, socket_id);
 		if (p->ports == NULL)
 			return -ENOMEM;
 		for (uint32_t port = sh->snat_port_min; port <= sh->snat_port_max; port++)
-			if (port % n == id)
+			if (port % n == id) {
+				RTE_ASSERT(cap < share);
 				p->ports[cap++] = rte_cpu_to_be_16((uint16_t)port);
+			}
 		p->cap = cap;
 		p->count = cap;
 		/* Start anywhere, as kernels do with ephemeral ports: a restarted

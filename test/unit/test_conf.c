@@ -725,6 +725,24 @@ test_error_values(void **state)
 		     "t.yaml:7: MeshGateway.spec.snat.portRange: invalid port range (expected LOW-HIGH within 1-65535, e.g. 1024-65535)");
 	expect_error(GW_HEAD "  snat: {portRange: 3000-2000}\n",
 		     "t.yaml:7: MeshGateway.spec.snat.portRange: invalid port range (expected LOW-HIGH within 1-65535, e.g. 1024-65535)");
+	/* MG_MAX_SNAT addresses load (10M flows per node need 156), one more does not. */
+	{
+		static char yaml[16384];
+		size_t k = (size_t)snprintf(yaml, sizeof(yaml), "%s  snat:\n    addresses:\n", GW_HEAD);
+		struct mg_conf *c;
+
+		for (int i = 0; i < MG_MAX_SNAT; i++)
+			k += (size_t)snprintf(yaml + k, sizeof(yaml) - k, "    - 10.30.%d.%d\n", i / 200,
+					      1 + i % 200);
+		c = must_load_str(yaml);
+		assert_int_equal(c->gw.n_snat, MG_MAX_SNAT);
+		mg_conf_free(c);
+		snprintf(yaml + k, sizeof(yaml) - k, "    - 10.31.0.1\n");
+		char err[512];
+
+		assert_null(load_str(yaml, err, sizeof(err)));
+		assert_non_null(strstr(err, "too many addresses (at most 256)"));
+	}
 	expect_error(GW_HEAD "  snat: {addresses: [10.0.0.5, 10.0.0.300]}\n",
 		     "t.yaml:7: MeshGateway.spec.snat.addresses[1]: invalid IPv4 address \"10.0.0.300\"");
 	expect_error(GW_HEAD "  snat: {addresses: [10.0.0.5/24]}\n",
