@@ -265,7 +265,7 @@ typedef void (*mg_flow_expire_cb)(void *ctx, uint32_t idx);
 uint32_t mg_flow_expire(struct mg_flow_table *ft, uint32_t now_ms, uint32_t budget,
 			mg_flow_expire_cb cb, void *ctx);
 
-/** Bytes of memory per flow (entry, cold part and two hash keys), for sizing. */
+/** Bytes of memory per flow (line, cold part, free-stack entry, index share), for sizing. */
 size_t mg_flow_bytes_per_flow(void);
 
 #ifdef __cplusplus

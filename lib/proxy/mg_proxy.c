@@ -176,11 +176,8 @@ mg_proxy_input(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n, bool han
 	}
 	uint32_t key_changes = w->ft->key_changes;
 
+	/* Also brings every found flow line in (the keys are checked there). */
 	mg_flow_lookup_bulk(w->ft, kp, nt, refs);
-	/* Every flow line of the burst on its way before the first is used. */
-	for (uint16_t i = 0; i < nt; i++)
-		if (refs[i] != MG_FLOW_NONE)
-			rte_prefetch0(mg_flow_get(w->ft, MG_FLOW_REF_IDX(refs[i])));
 	for (uint16_t i = 0; i < nt; i++) {
 		uint32_t ref = refs[i];
 
