@@ -170,6 +170,7 @@ struct mg_lg_lcore {
 	struct rte_ether_addr mac[MG_LG_MAX_PORTS];
 	struct mg_lg_conn *slots;       /**< conns connection slots, then flows flood flows */
 	uint32_t n_slots, slots_cap;
+	uint32_t n_held_foreign;        /**< held flows whose peer ISN is not our servers' */
 	uint32_t *freeq;                /**< FIFO of free connection slots */
 	uint32_t fq_head, fq_count;
 	uint64_t opened;                /**< connections opened in this run */

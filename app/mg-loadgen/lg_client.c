@@ -201,6 +201,8 @@ mg_lg_client_input(struct mg_lg_lcore *lc, struct rte_mbuf *m, uint32_t slot)
 			lc->hold_open--;
 			lc->c.held++;
 			lc->n_held++;
+			if (irs != mg_lg_cookie(lc, k->isn))
+				lc->n_held_foreign++;
 			return;
 		}
 		s.payload = (uint16_t)q;

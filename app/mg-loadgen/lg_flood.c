@@ -11,7 +11,8 @@
  * flow index alone: the generator reads no per-flow memory while flooding,
  * and 1M flows cost it no cache misses. Flows are visited with a stride
  * coprime with N (a full cycle in a scattered order, as real traffic hits a
- * flow table). With synthetic flows (no gateway) the handshakes are skipped.
+ * flow table). (A flow's slot is read only when some handshake met a peer
+ * ISN other than our servers', a SYN proxy's.) With synthetic flows (no gateway) the handshakes are skipped.
  *
  * SYN flood: SYNs from random addresses of the flood range and random
  * ports, nothing kept; the answers that come back to those addresses are
@@ -54,6 +55,7 @@ mg_lg_flood_start(struct mg_lg_lcore *lc)
 	lc->hold_next = 0;
 	lc->hold_open = 0;
 	lc->n_held = 0;
+	lc->n_held_foreign = 0;
 	lc->flood_pos = 0;
 	lc->flood_step = 1;
 	if (n > 2) {
@@ -138,9 +140,13 @@ mg_lg_flood_send(struct mg_lg_lcore *lc, uint64_t now)
 			s.dport = c->server_port;
 		}
 		s.seq = isn + 1;
-		/* The ISN the flow's handshake met (a SYN proxy's), else our servers'. */
-		s.ack = (lc->slots != NULL && lc->slots[slot].state == MG_LG_HELD ?
-			 lc->slots[slot].irs : mg_lg_cookie(lc, isn)) + 1;
+		/* The ISN the flow's handshake met: our servers', computed, unless
+		 * some handshake met another (a SYN proxy's cookie), and only then
+		 * read from the slot (a cache miss per segment at 1M flows). */
+		if (lc->n_held_foreign != 0 && lc->slots[slot].state == MG_LG_HELD)
+			s.ack = lc->slots[slot].irs + 1;
+		else
+			s.ack = mg_lg_cookie(lc, isn) + 1;
 		mg_lg_pkt_build(pkts[i], &s);
 		mg_lg_tx(lc, c->cport, pkts[i]);
 	}
