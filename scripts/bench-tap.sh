@@ -6,6 +6,9 @@
 #   meshgate   client -> VIP 10.96.0.10:80 -> meshgate (full NAT) -> b1:8080
 #   testpmd    client -> b1:8080 with dpdk-testpmd --forward-mode=io bridging the two TAPs
 #              (the ceiling of the TAP path)
+#   haproxy    client -> VIP 10.96.0.10:80 -> Debian's HAProxy (mode tcp, one thread) in a
+#              namespace on the same two LANs over veth (testbed.sh netgw) -> b1:8080:
+#              the kernel proxy the bars name as the anchor, on the kernel's veth path
 #   veth       client -> b1:8080 over a veth pair between the two namespaces (no TAP, no DPDK)
 # in the same run, alternating, ROUNDS times; prints medians and ratios.
 # nginx serves on b1 (the same server for every path); one endpoint (b1).
@@ -26,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--duration) DUR=$2; shift ;;
 	--connections) CONNS=$2; shift ;;
 	--prefix) PREFIX=$2; shift ;;
-	-h|--help) sed -n '3,17p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,20p' "$0"; exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -108,6 +111,29 @@ start_path() {
 		ip -n "$B" route replace 10.10.0.0/24 dev eth0
 		URL=http://10.20.0.11:8080
 		;;
+	haproxy)
+		# one thread, as meshgate has one worker; the proxy's own work is the kernel's
+		"${TB[@]}" netgw 10.96.0.10/32
+		cat >"$WORK/haproxy.cfg" <<-EOF
+			global
+			    nbthread 1
+			    maxconn 4096
+			defaults
+			    mode tcp
+			    timeout connect 1s
+			    timeout client 30s
+			    timeout server 30s
+			frontend vip
+			    bind 10.96.0.10:80
+			    default_backend web
+			backend web
+			    server b1 10.20.0.11:8080
+		EOF
+		ip netns exec "$PREFIX-gw" /usr/sbin/haproxy -db -f "$WORK/haproxy.cfg" \
+			</dev/null >"$WORK/haproxy.log" 2>&1 &
+		DPDK_PID=$!  # (stopped the same way: by PID)
+		URL=http://10.96.0.10:80
+		;;
 	veth)
 		URL=http://10.99.0.2:8080
 		;;
@@ -119,6 +145,10 @@ start_path() {
 stop_path() {
 	case $1 in
 	meshgate) stop_dpdk ;;
+	haproxy)
+		stop_dpdk
+		"${TB[@]}" netgw-del
+		;;
 	testpmd)
 		stop_dpdk
 		ip -n "$C" route del 10.20.0.0/24 dev eth0 2>/dev/null || true
@@ -144,7 +174,11 @@ gbps() {  # one download of big.bin; 0 unless all of it arrived
 }
 
 declare -A R
-PATHS=(testpmd meshgate veth)
+PATHS=(testpmd meshgate haproxy veth)
+if [ ! -x /usr/sbin/haproxy ]; then
+	echo "bench: no /usr/sbin/haproxy (apt-get install haproxy; scripts/setup.sh does): its path is skipped" >&2
+	PATHS=(testpmd meshgate veth)
+fi
 for ((r = 1; r <= ROUNDS; r++)); do
 	for p in "${PATHS[@]}"; do
 		start_path "$p"
@@ -169,5 +203,7 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 printf "  %-10s %12s %12s %10s\n" "mg/testpmd" "$(ratio "${M[meshgate,rps]}" "${M[testpmd,rps]}")" \
 	"$(ratio "${M[meshgate,cps]}" "${M[testpmd,cps]}")" "$(ratio "${M[meshgate,gbps]}" "${M[testpmd,gbps]}")"
+printf "  %-10s %12s %12s %10s\n" "mg/haproxy" "$(ratio "${M[meshgate,rps]}" "${M[haproxy,rps]}")" \
+	"$(ratio "${M[meshgate,cps]}" "${M[haproxy,cps]}")" "$(ratio "${M[meshgate,gbps]}" "${M[haproxy,gbps]}")"
 printf "  %-10s %12s %12s %10s\n" "mg/veth" "$(ratio "${M[meshgate,rps]}" "${M[veth,rps]}")" \
 	"$(ratio "${M[meshgate,cps]}" "${M[veth,cps]}")" "$(ratio "${M[meshgate,gbps]}" "${M[veth,gbps]}")"
