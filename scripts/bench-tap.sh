@@ -50,7 +50,7 @@ BIG=$((200 * 1024 * 1024))
 stop_dpdk() {
 	[ -n "$DPDK_PID" ] || return 0
 	kill -INT "$DPDK_PID" 2>/dev/null || true
-	for _ in $(seq 100); do kill -0 "$DPDK_PID" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq 100); do mg_running "$DPDK_PID" || break; sleep 0.1; done
 	kill -KILL "$DPDK_PID" 2>/dev/null || true
 	wait "$DPDK_PID" 2>/dev/null || true
 	DPDK_PID=
@@ -84,7 +84,7 @@ print(t)' > "$WORK/mg.yaml"
 wait_up() {  # wait_up LOGFILE PATTERN
 	for _ in $(seq 300); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$DPDK_PID" 2>/dev/null || { cat "$1"; return 1; }
+		mg_running "$DPDK_PID" || { cat "$1"; return 1; }
 		sleep 0.1
 	done
 	cat "$1"; return 1

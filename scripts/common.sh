@@ -40,3 +40,11 @@ mg_eal_mem() {
 		echo "--no-huge -m 1024"
 	fi
 }
+
+# mg_running PID: the process runs (kill -0 alone also holds for a child that
+# has exited but is not reaped yet, a zombie).
+mg_running() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
