@@ -15,6 +15,7 @@
  * halfway.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -179,6 +180,24 @@ publish(struct mg_gw *gw, struct mg_lb_table *t)
 		mg_lb_free(old);
 		gw->cst.reclaimed++;
 	}
+}
+
+void
+mg_gw_reclaim(struct mg_gw *gw)
+{
+	unsigned int pending = 0;
+
+	pthread_mutex_lock(&gw->lock);
+	rte_rcu_qsbr_dq_reclaim(gw->dq, UINT32_MAX, NULL, &pending, NULL);
+	if (pending > 0) {
+		uint64_t token = rte_rcu_qsbr_start(gw->rcu);
+
+		/* Yield rather than spin: a worker may share this core. */
+		while (rte_rcu_qsbr_check(gw->rcu, token, false) != 1)
+			sched_yield();
+		rte_rcu_qsbr_dq_reclaim(gw->dq, UINT32_MAX, NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&gw->lock);
 }
 
 /* The outlier detector's view of an endpoint, for the table builder. */

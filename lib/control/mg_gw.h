@@ -167,6 +167,16 @@ int mg_gw_load(struct mg_gw *gw, const char *path, char *err, size_t errlen);
 int mg_gw_set_param(struct mg_gw *gw, const char *section, const char *key, const char *value,
 		    char *err, size_t errlen);
 
+/**
+ * Free every table generation retired so far, now: wait until each worker
+ * has passed a quiescent state (one loop; a worker asleep between empty
+ * polls is RCU-offline, not waited for), then empty the defer queue. The
+ * control thread does the same on its own a moment later; a caller that
+ * must find memory as it left it (a test, the CLI fuzzer after each input)
+ * calls this.
+ */
+void mg_gw_reclaim(struct mg_gw *gw);
+
 /** Drain (no new connections) or undrain endpoint @p ip (network order). 0 or -1 with @p err. */
 int mg_gw_drain(struct mg_gw *gw, uint32_t ip, bool drain, char *err, size_t errlen);
 

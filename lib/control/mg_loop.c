@@ -8,7 +8,10 @@
  * it gives the core to whatever else is runnable there (sched_yield): for
  * workers that share a core, so that one with nothing to do does not spin
  * out its time slice while the other's queue fills. Neither is on the
- * packet path: only a loop without packets makes the call.
+ * packet path: only a loop without packets makes the call. A sleeping
+ * worker is RCU-offline (it holds no table then), so that a grace period
+ * does not last until it wakes: with --idle-sleep 1000 each one took up to
+ * a millisecond, and whoever waited for it (mg_gw_reclaim) with it.
  */
 #include <sched.h>
 #include <unistd.h>
@@ -80,8 +83,9 @@ mg_gw_worker_loop(void *arg)
 		if (work) {
 			w->st.busy_cycles += rte_rdtsc() - start;
 		} else if (gw->opts.idle_sleep_us) {
-			/* Stays online: the control lcore waits at most one sleep. */
+			rte_rcu_qsbr_thread_offline(gw->rcu, w->id);
 			usleep(gw->opts.idle_sleep_us);
+			rte_rcu_qsbr_thread_online(gw->rcu, w->id);
 		} else if (gw->opts.idle_yield) {
 			sched_yield();
 		}

@@ -18,9 +18,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 
 #include "mg_cli.h"
+
+/* The worker's sleep between empty polls: long, so that a wait for it shows. */
+#define IDLE_SLEEP_US 300000
 
 static struct mg_gw gw;
 static char conf_path[] = "/tmp/mg_test_cli_XXXXXX";
@@ -160,6 +164,33 @@ test_load_applies_a_new_generation(void **state)
 	expect_ok("show config", "loads_ok                         1");
 }
 
+/*
+ * A load retires the previous table to the RCU defer queue; mg_gw_reclaim
+ * frees every retired one at once, without waiting out the worker's idle
+ * sleep (a sleeping worker is RCU-offline). The CLI fuzzer reclaims after
+ * each input: with the worker online through its sleep, that waited up to a
+ * sleep per input, and a table left in the queue looked like a leak.
+ */
+static void
+test_reclaim_frees_retired_tables_at_once(void **state)
+{
+	char line[128];
+	uint64_t t0, us;
+
+	snprintf(line, sizeof(line), "load %s", conf_path);
+	t0 = rte_get_tsc_cycles();
+	for (int i = 0; i < 4; i++) {
+		expect_ok(line, "applied: generation");
+		mg_gw_reclaim(&gw);
+		/* Every generation but the one in force is freed. */
+		assert_int_equal(gw.cst.reclaimed, gw.cst.generations - 1);
+	}
+	us = (rte_get_tsc_cycles() - t0) * 1000000 / rte_get_tsc_hz();
+	if (us >= IDLE_SLEEP_US / 2)
+		fail_msg("4 loads and reclaims took %" PRIu64 " us: they waited for the worker",
+			 us);
+}
+
 static void
 test_cmdline_file_names_the_failing_line(void **state)
 {
@@ -211,11 +242,12 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_bad_lines_fail_and_say_why),
 		cmocka_unit_test(test_summary_line_form),
 		cmocka_unit_test(test_load_applies_a_new_generation),
+		cmocka_unit_test(test_reclaim_frees_retired_tables_at_once),
 		cmocka_unit_test(test_cmdline_file_names_the_failing_line),
 		cmocka_unit_test(test_print_stats),
 		cmocka_unit_test(test_quit),
 	};
-	struct mg_gw_opts opts = { .idle_sleep_us = 100, .drivers_conf = "" };
+	struct mg_gw_opts opts = { .idle_sleep_us = IDLE_SLEEP_US, .drivers_conf = "" };
 	struct mg_conf *conf;
 	char err[MG_CONF_ERR_LEN];
 	int fd, rc;
