@@ -12,6 +12,9 @@ fuzzer=$(realpath "$1") src=$(realpath "$2") name=$3 work=$(realpath -m "$4")
 secs=${5:-${MG_FUZZ_SECONDS:-60}}
 mkdir -p "$work/corpus"
 rm -f "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*
+# The target runs in an empty directory of its own, not beside the corpus:
+# fuzz_cli's "load ." reads its working directory (see fuzz_cli.c).
+rm -rf "$work/cwd" && mkdir -p "$work/cwd"
 dirs=()
 for d in "$src/corpus/$name" "$src/regressions/$name"; do
 	[ -d "$d" ] && dirs+=("$d")
@@ -31,7 +34,7 @@ extra=()
 [ "$name" = conf ] && extra+=(-detect_leaks=0)
 log=$work/fuzz.log
 echo "fuzz $name: $secs s, seeds: ${dirs[*]}"
-( cd "$work" && exec "$fuzzer" -max_total_time="$secs" -timeout=25 -rss_limit_mb=3072 \
+( cd "$work/cwd" && exec "$fuzzer" -max_total_time="$secs" -timeout=25 -rss_limit_mb=3072 \
 	-max_len=8192 -print_final_stats=1 -artifact_prefix="$work/" ${MG_FUZZ_EXTRA:-} "${extra[@]+"${extra[@]}"}" \
 	"$work/corpus" "${dirs[@]}" ) >"$log" 2>&1
 rc=$?
