@@ -6,7 +6,8 @@
 #
 # Usage: scripts/fuzz.sh [packet|conf|cli|all] [SECONDS]    (default: all 600)
 # Environment: MG_BUILD_FUZZ (build directory, default build-fuzz/),
-#              MG_FUZZ_JOBS (parallel fuzzing processes per target, default 1)
+#              MG_FUZZ_JOBS (parallel fuzzing processes per target, default 1),
+#              MG_FUZZ_CPU (the CPU to run on: two runs side by side, each on its own)
 # Inputs that found new coverage stay in MG_BUILD_FUZZ/test/fuzz/work-<target>/corpus
 # (the next run starts from them); a crash leaves crash-* there and ends the run
 # with its stack. Minimize it and commit it to test/fuzz/regressions/<target>/ with

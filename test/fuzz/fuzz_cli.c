@@ -30,6 +30,8 @@
  *   read depends on the machine, so such inputs did not replay alike
  *   either. setup() says so when the directory holds anything else.
  */
+#include "fuzz_eal.h" /* first: _GNU_SOURCE */
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -112,8 +114,10 @@ check_workdir(void)
 static void
 setup(void)
 {
+	char lcores[32];
 	char *eal[] = { "fuzz_cli", "--no-huge", "--no-shconf", "-m", "256", "--no-pci",
-			"--log-level=crit", "--file-prefix=fuzz_cli", "--lcores", "0@0,1@0", NULL };
+			"--log-level=crit", "--file-prefix=fuzz_cli", "--lcores",
+			(char *)mg_fuzz_lcores(lcores, sizeof(lcores), 2), NULL };
 	struct mg_gw_opts opts = { .idle_sleep_us = 1000, .drivers_conf = "" };
 	char err[MG_CONF_ERR_LEN];
 	struct mg_conf *conf;

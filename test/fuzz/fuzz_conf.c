@@ -10,6 +10,8 @@
  * Manifests a MeshGateway names resolve against the working directory
  * (the fuzz run's work directory, which holds no YAML).
  */
+#include "fuzz_eal.h" /* first: _GNU_SOURCE */
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,8 +56,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mg_conf *c;
 
 	if (!ready) {
+		char lcores[32];
 		char *argv[] = { "fuzz_conf", "--no-shconf", "--no-huge", "-m", "64", "--no-pci",
-				 "--log-level=crit", "--file-prefix=fuzz_conf", "-l", "0", NULL };
+				 "--log-level=crit", "--file-prefix=fuzz_conf", "--lcores",
+				 (char *)mg_fuzz_lcores(lcores, sizeof(lcores), 1), NULL };
 
 		if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
 			abort();

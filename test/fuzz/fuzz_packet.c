@@ -30,6 +30,8 @@
  * valid IPv4 and TCP checksums; after the input, draining every flow must
  * give back every mbuf to the pool (no leak).
  */
+#include "fuzz_eal.h" /* first: _GNU_SOURCE */
+
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -205,8 +207,10 @@ ring_port(int p)
 static void
 setup(void)
 {
+	char lcores[32];
 	char *argv[] = { "fuzz_packet", "--no-shconf", "--no-huge", "-m", "128", "--no-pci",
-			 "--log-level=crit", "--file-prefix=fuzz_packet", "-l", "0", NULL };
+			 "--log-level=crit", "--file-prefix=fuzz_packet", "--lcores",
+			 (char *)mg_fuzz_lcores(lcores, sizeof(lcores), 1), NULL };
 	struct mg_lb_env env = { .resolve = resolve, .generation = 1 };
 	char err[MG_CONF_ERR_LEN];
 	uint8_t nic_key[MG_RSS_KEY_MAX];

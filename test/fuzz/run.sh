@@ -34,7 +34,11 @@ extra=()
 [ "$name" = conf ] && extra+=(-detect_leaks=0)
 log=$work/fuzz.log
 echo "fuzz $name: $secs s, seeds: ${dirs[*]}"
-( cd "$work/cwd" && exec "$fuzzer" -max_total_time="$secs" -timeout=25 -rss_limit_mb=3072 \
+# MG_FUZZ_CPU=N: on CPU N (the targets put their lcores on the first CPU they
+# may use), so that two runs side by side take two cores, not one.
+pin=()
+[ -n "${MG_FUZZ_CPU:-}" ] && pin=(taskset -c "$MG_FUZZ_CPU")
+( cd "$work/cwd" && exec "${pin[@]+"${pin[@]}"}" "$fuzzer" -max_total_time="$secs" -timeout=25 -rss_limit_mb=3072 \
 	-max_len=8192 -print_final_stats=1 -artifact_prefix="$work/" ${MG_FUZZ_EXTRA:-} "${extra[@]+"${extra[@]}"}" \
 	"$work/corpus" "${dirs[@]}" ) >"$log" 2>&1
 rc=$?
