@@ -200,6 +200,16 @@ void mg_flow_lookup_bulk(struct mg_flow_table *ft, const struct mg_flow_key **ke
 uint32_t mg_flow_lookup(struct mg_flow_table *ft, const struct mg_flow_key *k);
 
 /**
+ * @p ref, a result for @p k from before keys were bound or unbound since
+ * (ft->key_changes moved): kept if its flow is live and still spells @p k
+ * (every live flow's keys are bound to it, so the index would say the
+ * same), else the key is looked up again. One compare on the flow line
+ * the caller needs next, where a lookup reads a bucket.
+ */
+uint32_t mg_flow_lookup_recheck(struct mg_flow_table *ft, const struct mg_flow_key *k,
+				uint32_t ref);
+
+/**
  * Take a free flow, zeroed, not yet on any list or key.
  * @return its index, or MG_FLOW_NONE when the table is full.
  */

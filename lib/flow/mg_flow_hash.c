@@ -275,6 +275,15 @@ mg_flow_lookup(struct mg_flow_table *ft, const struct mg_flow_key *k)
 	return ft->buckets[at / MG_FLOW_BUCKET_SLOTS].ref[at % MG_FLOW_BUCKET_SLOTS];
 }
 
+uint32_t
+mg_flow_lookup_recheck(struct mg_flow_table *ft, const struct mg_flow_key *k, uint32_t ref)
+{
+	if (ref != MG_FLOW_NONE && ft->flows[MG_FLOW_REF_IDX(ref)].state != 0 &&
+	    key_matches(ft, ref, k))
+		return ref;
+	return mg_flow_lookup(ft, k);
+}
+
 /*
  * Three passes over the burst so that each one's cache misses overlap:
  * signatures and first buckets prefetched; the first signature match in

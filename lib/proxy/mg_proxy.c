@@ -183,9 +183,11 @@ mg_proxy_input(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n, bool han
 
 		/* A segment before it in this burst made or ended a flow: the
 		 * bulk lookup may be stale (two copies of a SYN would make two
-		 * flows for one key, a reused index another flow's segment). */
+		 * flows for one key, a reused index another flow's segment).
+		 * A found flow that is live and still spells the key stands;
+		 * anything else is looked up again. */
 		if (unlikely(w->ft->key_changes != key_changes))
-			ref = mg_flow_lookup(w->ft, kp[i]);
+			ref = mg_flow_lookup_recheck(w->ft, kp[i], ref);
 		mg_proxy_tcp(w, tcp[i], &pi[i], ref);
 	}
 }
