@@ -207,8 +207,11 @@ def test_steered_segments_need_no_handoff_between_two_workers(tmp_path):
 def test_flood_flows_are_opened_through_meshgate(gateway):
     flows = 2000
     before = telemetry(gateway["prefix"], "/meshgate/stats")
+    # At most 128 handshakes outstanding: all 2000 at once overflow the link's
+    # rings now and then, and a lost handshake ACK (never retransmitted) leaves
+    # a server short of one established flow.
     res = loadgen(gateway, ["--mode", "flood", "--flows", str(flows), "--rate", "200k",
-                            "--duration", "1", "--warmup", "0"])
+                            "--duration", "1", "--warmup", "0", "--setup-window", "128"])
     after = telemetry(gateway["prefix"], "/meshgate/stats")
     w, c = res["window"], res["total"]["counters"]
     print("flood: %.3f Mpps offered, %.3f Mpps through meshgate" % (
