@@ -32,13 +32,19 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # at exit (lsan-conf.supp), and the sanitized unit tests check the loader.
 extra=()
 [ "$name" = conf ] && extra+=(-detect_leaks=0)
+# RSS limit: 3 GB, but fuzz_conf 16 GB. The loader's abandoned libfyaml parsers
+# (a few KiB per broken document, see above) reach 3 GB within a minute at
+# ~500k documents (CI's 60 s run hit it on 2026-12-07); the limit is there to
+# catch a runaway input, which 16 GB on this 24 GB machine still does.
+rss=3072
+[ "$name" = conf ] && rss=16384
 log=$work/fuzz.log
 echo "fuzz $name: $secs s, seeds: ${dirs[*]}"
 # MG_FUZZ_CPU=N: on CPU N (the targets put their lcores on the first CPU they
 # may use), so that two runs side by side take two cores, not one.
 pin=()
 [ -n "${MG_FUZZ_CPU:-}" ] && pin=(taskset -c "$MG_FUZZ_CPU")
-( cd "$work/cwd" && exec "${pin[@]+"${pin[@]}"}" "$fuzzer" -max_total_time="$secs" -timeout=25 -rss_limit_mb=3072 \
+( cd "$work/cwd" && exec "${pin[@]+"${pin[@]}"}" "$fuzzer" -max_total_time="$secs" -timeout=25 -rss_limit_mb="$rss" \
 	-max_len=8192 -print_final_stats=1 -artifact_prefix="$work/" ${MG_FUZZ_EXTRA:-} "${extra[@]+"${extra[@]}"}" \
 	"$work/corpus" "${dirs[@]}" ) >"$log" 2>&1
 rc=$?
