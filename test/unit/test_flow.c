@@ -99,20 +99,14 @@ test_recheck_after_key_changes(void **state)
 	struct mg_flow_table *ft = mg_flow_table_create("t_flow_rc", 1024, SOCKET_ID_ANY);
 	struct mg_flow_key k, other;
 	uint32_t a, b, ref;
-	struct mg_flow *f;
 
 	(void)state;
 	assert_non_null(ft);
 	key_of(11, &k);
 	key_of(12, &other);
 	a = mg_flow_alloc(ft);
-	f = mg_flow_get(ft, a);
-	f->client_ip = k.src_ip;
-	f->vip = k.dst_ip;
-	f->client_port = k.src_port;
-	f->vport = k.dst_port;
-	f->state = 1;
-	assert_int_equal(mg_flow_bind(ft, &k, a, 0), 0);
+	flow_set_bind(ft, a, &k, 0);
+	mg_flow_get(ft, a)->state = 1;
 	ref = mg_flow_lookup(ft, &k);
 	/* still right: kept */
 	assert_int_equal(mg_flow_lookup_recheck(ft, &k, ref), ref);
@@ -125,13 +119,8 @@ test_recheck_after_key_changes(void **state)
 	 * and the new flow is found under its own key */
 	b = mg_flow_alloc(ft);
 	assert_int_equal(b, a);
-	f = mg_flow_get(ft, b);
-	f->client_ip = other.src_ip;
-	f->vip = other.dst_ip;
-	f->client_port = other.src_port;
-	f->vport = other.dst_port;
-	f->state = 1;
-	assert_int_equal(mg_flow_bind(ft, &other, b, 0), 0);
+	flow_set_bind(ft, b, &other, 0);
+	mg_flow_get(ft, b)->state = 1;
 	assert_int_equal(mg_flow_lookup_recheck(ft, &k, ref), MG_FLOW_NONE);
 	assert_int_equal(mg_flow_lookup_recheck(ft, &other, ref), MG_FLOW_REF(b, 0));
 	mg_flow_table_free(ft);
