@@ -12,7 +12,8 @@
  * and 1M flows cost it no cache misses. Flows are visited with a stride
  * coprime with N (a full cycle in a scattered order, as real traffic hits a
  * flow table). (A flow's slot is read only when some handshake met a peer
- * ISN other than our servers', a SYN proxy's.) With synthetic flows (no gateway) the handshakes are skipped.
+ * ISN other than our servers', a SYN proxy's.) With synthetic flows (no
+ * gateway) the handshakes are skipped.
  *
  * SYN flood: SYNs from random addresses of the flood range and random
  * ports, nothing kept; the answers that come back to those addresses are
